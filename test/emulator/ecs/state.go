@@ -1,0 +1,260 @@
+package ecs
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Disk statuses and snapshot statuses as ECS reports them.
+const (
+	DiskCreating         = "Creating"
+	DiskAvailable        = "Available"
+	SnapshotProgressing  = "progressing"
+	SnapshotAccomplished = "accomplished"
+	timeLayout           = "2006-01-02T15:04:05Z"
+)
+
+// AllCategories are the data-disk categories the emulator knows.
+var AllCategories = []string{"cloud", "cloud_efficiency", "cloud_ssd", "cloud_essd", "cloud_auto", "cloud_essd_entry"}
+
+// categoryMinimum is the smallest size in GiB of a category (and, for ESSD,
+// performance level); ok is false for an unknown category or level.
+func categoryMinimum(category, pl string) (int, bool) {
+	switch category {
+	case "cloud":
+		return 5, true
+	case "cloud_efficiency", "cloud_ssd":
+		return 20, true
+	case "cloud_auto":
+		return 1, true
+	case "cloud_essd_entry":
+		return 10, true
+	case "cloud_essd":
+		switch pl {
+		case "PL0":
+			return 1, true
+		case "PL1":
+			return 20, true
+		case "PL2":
+			return 461, true
+		case "PL3":
+			return 1261, true
+		}
+	}
+	return 0, false
+}
+
+// essdIOPS is the baseline IOPS of an ESSD of size GiB at level pl.
+func essdIOPS(pl string, size int) int {
+	limit := map[string]int{"PL0": 10000, "PL1": 50000, "PL2": 100000, "PL3": 1000000}[pl]
+	return min(1800+50*size, limit)
+}
+
+type disk struct {
+	id, region, zone  string
+	name, description string
+	category, pl      string
+	size              int
+	sourceSnapshot    string
+	encrypted         bool
+	kmsKeyID          string
+	tags              map[string]string
+	created, ready    time.Time
+	seq               int64
+}
+
+func (d *disk) status(now time.Time) string {
+	if now.Before(d.ready) {
+		return DiskCreating
+	}
+	return DiskAvailable
+}
+
+type snapshot struct {
+	id, region         string
+	name, description  string
+	sourceDisk         string
+	sourceDiskSize     int
+	sourceDiskCategory string
+	sourceSnapshot     string // set on copies
+	sourceRegion       string // set on copies
+	retentionDays      int
+	encrypted          bool
+	kmsKeyID           string
+	tags               map[string]string
+	created, ready     time.Time
+	seq                int64
+}
+
+func (sn *snapshot) status(now time.Time) string {
+	if now.Before(sn.ready) {
+		return SnapshotProgressing
+	}
+	return SnapshotAccomplished
+}
+
+// progress is "0%".."100%", linear over the snapshot's duration.
+func (sn *snapshot) progress(now time.Time) string {
+	if !now.Before(sn.ready) {
+		return "100%"
+	}
+	total := sn.ready.Sub(sn.created)
+	done := max(now.Sub(sn.created), 0)
+	return fmt.Sprintf("%d%%", int(done*100/total))
+}
+
+// Disk is a disk as the tests see it.
+type Disk struct {
+	DiskID, RegionID, ZoneID string
+	Name, Description        string
+	Category                 string
+	PerformanceLevel         string // ESSD only
+	SizeGiB                  int
+	SourceSnapshotID         string
+	Encrypted                bool
+	KMSKeyID                 string
+	Tags                     map[string]string
+	Status                   string
+	CreationTime             time.Time
+}
+
+// Snapshot is a snapshot as the tests see it.
+type Snapshot struct {
+	SnapshotID, RegionID string
+	Name, Description    string
+	SourceDiskID         string
+	SourceDiskSizeGiB    int
+	SourceDiskCategory   string
+	SourceSnapshotID     string // the original, for a cross-region copy
+	SourceRegionID       string // the original's region, for a copy
+	RetentionDays        int
+	Encrypted            bool
+	KMSKeyID             string
+	Tags                 map[string]string
+	Status, Progress     string
+	CreationTime         time.Time
+}
+
+func copyTags(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (d *disk) view(now time.Time) Disk {
+	return Disk{
+		DiskID: d.id, RegionID: d.region, ZoneID: d.zone, Name: d.name, Description: d.description,
+		Category: d.category, PerformanceLevel: d.pl, SizeGiB: d.size, SourceSnapshotID: d.sourceSnapshot,
+		Encrypted: d.encrypted, KMSKeyID: d.kmsKeyID, Tags: copyTags(d.tags), Status: d.status(now),
+		CreationTime: d.created,
+	}
+}
+
+func (sn *snapshot) view(now time.Time) Snapshot {
+	return Snapshot{
+		SnapshotID: sn.id, RegionID: sn.region, Name: sn.name, Description: sn.description,
+		SourceDiskID: sn.sourceDisk, SourceDiskSizeGiB: sn.sourceDiskSize, SourceDiskCategory: sn.sourceDiskCategory,
+		SourceSnapshotID: sn.sourceSnapshot, SourceRegionID: sn.sourceRegion, RetentionDays: sn.retentionDays,
+		Encrypted: sn.encrypted, KMSKeyID: sn.kmsKeyID, Tags: copyTags(sn.tags),
+		Status: sn.status(now), Progress: sn.progress(now), CreationTime: sn.created,
+	}
+}
+
+// Disks returns the disks of region, oldest first.
+func (s *Server) Disks(region string) []Disk {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Disk
+	for _, d := range s.sortedDisks() {
+		if d.region == region {
+			out = append(out, d.view(now))
+		}
+	}
+	return out
+}
+
+// Snapshots returns the snapshots of region, oldest first.
+func (s *Server) Snapshots(region string) []Snapshot {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Snapshot
+	for _, sn := range s.sortedSnapshots() {
+		if sn.region == region {
+			out = append(out, sn.view(now))
+		}
+	}
+	return out
+}
+
+// Disk returns one disk by ID.
+func (s *Server) Disk(id string) (Disk, bool) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.disks[id]
+	if !ok {
+		return Disk{}, false
+	}
+	return d.view(now), true
+}
+
+// Snapshot returns one snapshot by ID.
+func (s *Server) Snapshot(id string) (Snapshot, bool) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sn, ok := s.snapshots[id]
+	if !ok {
+		return Snapshot{}, false
+	}
+	return sn.view(now), true
+}
+
+// SeedDisk creates an Available disk at once (ignoring DiskCreateDuration) and
+// returns its ID, for tests that need a source disk to snapshot. It panics on
+// an unknown region, zone or category, which is a mistake in the test.
+func (s *Server) SeedDisk(region, zone, category string, sizeGiB int, tags map[string]string) string {
+	if s.zoneOwner[zone] != region {
+		panic(fmt.Sprintf("ecs emulator: SeedDisk: zone %q is not in region %q", zone, region))
+	}
+	pl := ""
+	if category == "cloud_essd" {
+		pl = "PL1"
+	}
+	if _, ok := categoryMinimum(category, pl); !ok {
+		panic(fmt.Sprintf("ecs emulator: SeedDisk: unknown disk category %q", category))
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	d := &disk{
+		id: newID("d", region), region: region, zone: zone, category: category, pl: pl, size: sizeGiB,
+		tags: copyTags(tags), created: now, ready: now, seq: s.seq,
+	}
+	s.disks[d.id] = d
+	return d.id
+}
+
+func (s *Server) sortedDisks() []*disk {
+	out := make([]*disk, 0, len(s.disks))
+	for _, d := range s.disks {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+func (s *Server) sortedSnapshots() []*snapshot {
+	out := make([]*snapshot, 0, len(s.snapshots))
+	for _, sn := range s.snapshots {
+		out = append(out, sn)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
