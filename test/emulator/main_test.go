@@ -27,8 +27,9 @@ func buildEmulator(t *testing.T) string {
 	return bin
 }
 
-// start runs the emulator and returns the URL it printed.
-func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+// start runs the emulator and returns the URL it printed, and a function
+// that returns the rest of its stdout once the process has exited.
+func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string, func() string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
@@ -43,19 +44,22 @@ func start(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *bytes.
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := make(chan string, 1)
 	rest := &bytes.Buffer{}
+	copied := make(chan struct{})
 	go func() {
+		defer close(copied)
 		r := bufio.NewReader(stdout)
 		line, _ := r.ReadString('\n')
 		lines <- line
 		_, _ = io.Copy(rest, r)
 	}()
+	restAfterExit := func() string { <-copied; return rest.String() }
 	select {
 	case line := <-lines:
 		url, ok := strings.CutPrefix(strings.TrimSpace(line), "oss ")
 		if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
 			t.Fatalf("first stdout line %q, want \"oss http://127.0.0.1:PORT\"; stderr: %s", line, stderr.String())
 		}
-		return cmd, url, rest
+		return cmd, url, restAfterExit
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no URL printed; stderr: %s", stderr.String())
 	}
@@ -102,8 +106,8 @@ func TestCommand(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
-		if rest.Len() != 0 {
-			t.Fatalf("extra stdout: %q", rest.String())
+		if extra := rest(); extra != "" {
+			t.Fatalf("extra stdout: %q", extra)
 		}
 	})
 
