@@ -1,0 +1,270 @@
+package objectstore
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
+)
+
+// kind names the location in every config error message.
+const kind = "BackupStorageLocation"
+
+// Config keys of the BackupStorageLocation (spec.config). Velero itself adds
+// bucket, prefix, caCert and credentialsFile.
+const (
+	keyRegion               = "region"
+	keyBucket               = "bucket"
+	keyPrefix               = "prefix"
+	keyCACert               = "caCert"
+	keyCredentialsFile      = "credentialsFile"
+	keyNetwork              = "network"
+	keyEndpoint             = "endpoint"
+	keyPublicEndpoint       = "publicEndpoint"
+	keyServerSideEncryption = "serverSideEncryption"
+	keyKMSKeyID             = "kmsKeyId"
+	keyStorageClass         = "storageClass"
+	keySignatureVersion     = "signatureVersion"
+	keyPartSize             = "partSize"
+	keyUploadConcurrency    = "uploadConcurrency"
+	// keyS3URL is not used by the plugin: Velero's kopia repository reads it
+	// to reach the location's bucket through OSS's S3-compatible API, so it
+	// must not be rejected.
+	keyS3URL = "s3Url"
+)
+
+var validKeys = []string{
+	keyRegion, keyBucket, keyPrefix, keyCACert, keyCredentialsFile, keyNetwork, keyEndpoint,
+	keyPublicEndpoint, keyServerSideEncryption, keyKMSKeyID, keyStorageClass, keySignatureVersion,
+	keyPartSize, keyUploadConcurrency, keyS3URL,
+}
+
+const (
+	kib = int64(1) << 10
+	mib = int64(1) << 20
+	gib = int64(1) << 30
+
+	// OSS limits: every part but the last is at least 100 KiB, at most 5 GiB,
+	// and an upload has at most 10,000 parts.
+	minPartSize = 100 * kib
+	maxPartSize = 5 * gib
+
+	defaultPartSize    = 16 * mib
+	defaultConcurrency = 4
+	maxConcurrency     = 64
+)
+
+// maxParts is the OSS limit on parts per upload (a variable for tests).
+var maxParts = 10000
+
+// settings is the validated form of the BackupStorageLocation config.
+type settings struct {
+	region          string
+	endpoint        string // scheme://host[:port]
+	publicEndpoint  string // "" = sign URLs for endpoint
+	pathStyle       bool
+	publicPathStyle bool
+	caCert          *x509.CertPool
+	credentialsFile string
+	sse             string
+	kmsKeyID        string
+	storageClass    string
+	v4              bool
+	partSize        int64
+	concurrency     int
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// aliyunEndpoint recognises oss-<region>[-internal].aliyuncs.com so that a
+// custom endpoint of that shape still yields the V4 signing region.
+var aliyunEndpoint = regexp.MustCompile(`^oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com$`)
+
+// parseSettings validates cfg. Every error names the key and says how to fix it.
+func parseSettings(cfg map[string]string) (*settings, error) {
+	if err := config.ValidateKeys(kind, cfg, validKeys...); err != nil {
+		return nil, err
+	}
+	s := &settings{credentialsFile: cfg[keyCredentialsFile]}
+	var err error
+
+	sig, err := config.OneOf(kind, cfg, keySignatureVersion, "v4", "v4", "v1")
+	if err != nil {
+		return nil, err
+	}
+	s.v4 = sig == "v4"
+
+	if err := s.parseEndpoints(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.parseEncryption(cfg); err != nil {
+		return nil, err
+	}
+	if s.storageClass, err = parseStorageClass(cfg); err != nil {
+		return nil, err
+	}
+	if s.partSize, err = parseSize(cfg, keyPartSize, defaultPartSize, minPartSize, maxPartSize); err != nil {
+		return nil, err
+	}
+	n, err := config.Int(kind, cfg, keyUploadConcurrency, defaultConcurrency, 1, maxConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	s.concurrency = int(n)
+
+	if raw := strings.TrimSpace(cfg[keyS3URL]); raw != "" {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("%s config: %s %q is not valid; Velero's kopia repository needs http(s)://host[:port] without a path, e.g. https://oss-cn-hangzhou-internal.aliyuncs.com", kind, keyS3URL, raw)
+		}
+	}
+
+	if pem := cfg[keyCACert]; pem != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(pem)) {
+			return nil, fmt.Errorf("%s config: %s holds no PEM certificate; set it to the PEM-encoded CA bundle of the endpoint", kind, keyCACert)
+		}
+		s.caCert = pool
+	}
+	return s, nil
+}
+
+func (s *settings) parseEndpoints(cfg map[string]string) error {
+	region := strings.TrimSpace(cfg[keyRegion])
+	if region != "" && !regionPattern.MatchString(region) {
+		return fmt.Errorf("%s config: %s %q is not an Alibaba Cloud region ID; use one such as cn-hangzhou", kind, keyRegion, region)
+	}
+	network, err := config.OneOf(kind, cfg, keyNetwork, "public", "internal", "public", "accelerate")
+	if err != nil {
+		return err
+	}
+
+	if raw := strings.TrimSpace(cfg[keyEndpoint]); raw != "" {
+		u, err := parseEndpoint(keyEndpoint, raw)
+		if err != nil {
+			return err
+		}
+		s.endpoint = u.Scheme + "://" + u.Host
+		s.pathStyle = pathStyleHost(u.Hostname())
+		if region == "" {
+			if m := aliyunEndpoint.FindStringSubmatch(u.Hostname()); m != nil && m[1] != "accelerate" {
+				region = m[1]
+			}
+		}
+		if region == "" && s.v4 {
+			return fmt.Errorf("%s config: %s is required with a custom %s because V4 signatures include the region; set %s to the bucket's region (e.g. cn-hangzhou), or set %s: v1 for a private deployment that only accepts V1",
+				kind, keyRegion, keyEndpoint, keyRegion, keySignatureVersion)
+		}
+	} else {
+		if region == "" {
+			return fmt.Errorf("%s config: %s is required (the bucket's region, e.g. cn-hangzhou) unless %s is set", kind, keyRegion, keyEndpoint)
+		}
+		switch network {
+		case "internal":
+			s.endpoint = "https://oss-" + region + "-internal.aliyuncs.com"
+		case "public":
+			s.endpoint = "https://oss-" + region + ".aliyuncs.com"
+		case "accelerate":
+			s.endpoint = "https://oss-accelerate.aliyuncs.com"
+		}
+	}
+	s.region = region
+
+	if raw := strings.TrimSpace(cfg[keyPublicEndpoint]); raw != "" {
+		u, err := parseEndpoint(keyPublicEndpoint, raw)
+		if err != nil {
+			return err
+		}
+		s.publicEndpoint = u.Scheme + "://" + u.Host
+		s.publicPathStyle = pathStyleHost(u.Hostname())
+	}
+	return nil
+}
+
+// pathStyleHost reports whether requests to host must name the bucket in
+// the path: the SDK does so for IP addresses on its own; localhost and other
+// single-label hosts cannot carry a bucket subdomain either.
+func pathStyleHost(host string) bool {
+	return net.ParseIP(host) != nil || !strings.Contains(host, ".")
+}
+
+// parseEndpoint accepts host[:port] or http(s)://host[:port]; https is the
+// default scheme because credentials travel in every request.
+func parseEndpoint(key, raw string) (*url.URL, error) {
+	withScheme := raw
+	if !strings.Contains(raw, "://") {
+		withScheme = "https://" + raw
+	}
+	u, err := url.Parse(withScheme)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("%s config: %s %q is not a valid endpoint; use host[:port] or https://host[:port] without a path, e.g. oss-cn-hangzhou.aliyuncs.com", kind, key, raw)
+	}
+	return u, nil
+}
+
+func (s *settings) parseEncryption(cfg map[string]string) error {
+	sse, err := config.OneOf(kind, cfg, keyServerSideEncryption, "", "AES256", "KMS", "SM4")
+	if err != nil {
+		return err
+	}
+	s.sse = sse
+	s.kmsKeyID = strings.TrimSpace(cfg[keyKMSKeyID])
+	// OSS honours x-oss-server-side-encryption-key-id only with KMS.
+	if s.kmsKeyID != "" && sse != "KMS" {
+		return fmt.Errorf("%s config: %s is only used with %s: KMS (got %q); set %s: KMS or remove %s",
+			kind, keyKMSKeyID, keyServerSideEncryption, sse, keyServerSideEncryption, keyKMSKeyID)
+	}
+	return nil
+}
+
+func parseStorageClass(cfg map[string]string) (string, error) {
+	switch v := cfg[keyStorageClass]; v {
+	case "", "Standard", "IA":
+		return v, nil
+	case "Archive", "ColdArchive", "DeepColdArchive":
+		return "", fmt.Errorf("%s config: %s %q is not supported: Velero rewrites its metadata files and reads backups back without a restore step, and OSS refuses to read %s objects until they are restored; use Standard or IA (a bucket lifecycle rule can still archive old backups)",
+			kind, keyStorageClass, v, v)
+	default:
+		return "", fmt.Errorf("%s config: %s %q is not valid; use one of: Standard, IA", kind, keyStorageClass, v)
+	}
+}
+
+// parseSize reads a byte count given as a plain integer or with a binary
+// suffix (Ki, Mi, Gi), e.g. "16Mi".
+func parseSize(cfg map[string]string, key string, def, min, max int64) (int64, error) {
+	v := strings.TrimSpace(cfg[key])
+	if v == "" {
+		return def, nil
+	}
+	mult := int64(1)
+	num := v
+	for suffix, m := range map[string]int64{"Ki": kib, "Mi": mib, "Gi": gib} {
+		if strings.HasSuffix(v, suffix) {
+			num, mult = strings.TrimSuffix(v, suffix), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > max/mult || n*mult < min || n*mult > max {
+		return 0, fmt.Errorf("%s config: %s %q must be a size from %s to %s, in bytes or with a Ki, Mi or Gi suffix (e.g. 16Mi)",
+			kind, key, cfg[key], humanSize(min), humanSize(max))
+	}
+	return n * mult, nil
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n%gib == 0:
+		return strconv.FormatInt(n/gib, 10) + "Gi"
+	case n%mib == 0:
+		return strconv.FormatInt(n/mib, 10) + "Mi"
+	case n%kib == 0:
+		return strconv.FormatInt(n/kib, 10) + "Ki"
+	}
+	return strconv.FormatInt(n, 10)
+}

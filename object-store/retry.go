@@ -1,0 +1,103 @@
+package objectstore
+
+import (
+	"crypto/x509"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+)
+
+// The OSS Go SDK (v3.0.2) does not retry: Config.RetryTimes is never read.
+// retryPolicy retries transient failures with capped exponential backoff and
+// jitter; permanent failures return at once.
+type retryPolicy struct {
+	attempts int           // total tries, >= 1
+	base     time.Duration // first backoff
+	max      time.Duration // backoff cap
+}
+
+var defaultRetry = retryPolicy{attempts: 6, base: 200 * time.Millisecond, max: 10 * time.Second}
+
+// backoff returns the wait before retry number n (1-based): a random
+// duration in [d/2, d] with d = min(base*2^(n-1), max).
+func (p retryPolicy) backoff(n int) time.Duration {
+	d := p.base << (n - 1)
+	if d > p.max || d <= 0 {
+		d = p.max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// withRetry runs fn until it succeeds, fails permanently or runs out of attempts.
+// The returned error is the last one, already wrapped by the caller's fn.
+func (o *ObjectStore) withRetry(op, bucket, key string, fn func() error) error {
+	var err error
+	for n := 1; ; n++ {
+		err = fn()
+		if err == nil || !isTransient(err) || n >= o.policy.attempts {
+			return err
+		}
+		wait := o.policy.backoff(n)
+		o.log.WithFields(map[string]any{
+			"op": op, "bucket": bucket, "key": key, "attempt": n, "backoff": wait.String(),
+		}).WithError(errors.New(scrub(err.Error()))).Info("transient OSS error, retrying")
+		time.Sleep(wait)
+	}
+}
+
+// isTransient reports whether err is worth retrying: server errors,
+// throttling, resets, timeouts and corrupted transfers. Authentication,
+// permission, missing-bucket and bad-request errors are permanent.
+func isTransient(err error) bool {
+	var se oss.ServiceError
+	if errors.As(err, &se) {
+		switch se.Code {
+		case "RequestTimeout", "Throttling", "ServiceUnavailable", "InternalError", "RequestTimeTooSkewedRetry":
+			return true
+		}
+		return se.StatusCode >= 500 || se.StatusCode == 429
+	}
+	var crc *crcError
+	if errors.As(err, &crc) {
+		return crc.transient
+	}
+	var crcSDK oss.CRCCheckError
+	if errors.As(err, &crcSDK) {
+		return true
+	}
+	var uae x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var certErr *x509.CertificateInvalidError
+	if errors.As(err, &uae) || errors.As(err, &hostErr) || errors.As(err, &certErr) {
+		return false
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return !dnsErr.IsNotFound
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ETIMEDOUT) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return true
+	}
+	// The SDK reports a 5xx whose body is not OSS XML as a plain error.
+	msg := err.Error()
+	return strings.Contains(msg, "invalid response body, status = 5") ||
+		strings.Contains(msg, "unknown response body, status = 5") ||
+		strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe")
+}
