@@ -1,0 +1,289 @@
+package volumesnapshotter
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// Tags Velero passes to CreateSnapshot.
+const (
+	tagVeleroBackup = "velero.io/backup"
+	tagVeleroPV     = "velero.io/pv"
+)
+
+// Tags the plugin writes on snapshots and copies, so a restore — in another
+// region, from a copy, with the source region down — knows the source disk.
+const (
+	tagPrefix           = "velero.alibabacloud.com/"
+	tagSourceRegion     = tagPrefix + "source-region"
+	tagSourceZone       = tagPrefix + "source-zone"
+	tagSourceCategory   = tagPrefix + "source-category"
+	tagSourcePL         = tagPrefix + "source-performance-level"
+	tagSourceSize       = tagPrefix + "source-size-gib"
+	tagSourceSnapshotID = tagPrefix + "source-snapshot-id" // on copies: the snapshot they were copied from
+	tagRestoredFrom     = tagPrefix + "restored-from"      // on restored disks: the Velero snapshot ID
+	// tagUpstreamZone is the upstream Alibaba plugin's zone tag (its spelling).
+	tagUpstreamZone = "orginal-volume-az"
+)
+
+// ECS allows 20 tags per resource, keys and values of at most 128 characters.
+const (
+	maxTags        = 20
+	maxTagLen      = 128
+	maxNameLen     = 128
+	maxDescription = 256
+)
+
+// GetVolumeInfo returns the disk's category and, when ECS reports one, its
+// IOPS; Velero stores both with the snapshot and passes them to
+// CreateVolumeFromSnapshot.
+func (v *VolumeSnapshotter) GetVolumeInfo(volumeID, volumeAZ string) (string, *int64, error) {
+	if err := v.initialized(); err != nil {
+		return "", nil, err
+	}
+	d, err := v.describeDisk(v.cfg.region, volumeID)
+	if err != nil {
+		return "", nil, fmt.Errorf("getting info of disk %s: %w", volumeID, err)
+	}
+	var iops *int64
+	if n := tea.Int32Value(d.IOPS); n > 0 {
+		iops = tea.Int64(int64(n))
+	}
+	return tea.StringValue(d.Category), iops, nil
+}
+
+// CreateSnapshot snapshots the disk and returns "<region>/<snapshot ID>". It
+// returns once ECS has accepted the snapshot: the point in time is fixed then,
+// and ECS finishes the upload on its own. With replicaRegions set it waits
+// (up to snapshotTimeout) for the snapshot to be accomplished and starts a
+// copy to each replica region; a replica that cannot be made is logged as an
+// error (the backup ends PartiallyFailed) but the snapshot is still returned,
+// so Velero keeps — and later deletes — it.
+func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[string]string) (string, error) {
+	if err := v.initialized(); err != nil {
+		return "", err
+	}
+	region := v.cfg.region
+	log := v.log.WithFields(map[string]any{"volumeID": volumeID, "backup": tags[tagVeleroBackup]})
+	d, err := v.describeDisk(region, volumeID)
+	if err != nil {
+		return "", fmt.Errorf("snapshotting disk %s: %w", volumeID, err)
+	}
+	backup := tags[tagVeleroBackup]
+	req := &ecs.CreateSnapshotRequest{
+		DiskId:        tea.String(volumeID),
+		SnapshotName:  tea.String(ecsName("velero-", backup)),
+		Description:   tea.String(truncate(fmt.Sprintf("Velero backup %s, persistent volume %s, disk %s", backup, tags[tagVeleroPV], volumeID), maxDescription)),
+		RetentionDays: v.retentionDays(backup, log),
+		Tag:           toCreateSnapshotTags(v.snapshotTags(d, region, tags, log)),
+		ClientToken:   tea.String(randomToken()),
+	}
+	id, err := v.createSnapshot(region, req, log)
+	if err != nil {
+		return "", fmt.Errorf("snapshotting disk %s: %w", volumeID, err)
+	}
+	ref := snapshotRef{region: region, id: id}
+	log.WithField("snapshotID", ref.String()).Info("Created ECS snapshot")
+	if len(v.cfg.replicaRegions) > 0 {
+		v.replicate(ref, log)
+	}
+	return ref.String(), nil
+}
+
+// createSnapshot calls CreateSnapshot, waiting while an earlier snapshot of
+// the same disk is still being made (ECS allows one at a time per disk).
+func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapshotRequest, log fieldLogger) (string, error) {
+	var id string
+	_, err := v.wait(v.cfg.snapshotTimeout, func() (bool, string, error) {
+		resp, err := call(v, region, "CreateSnapshot", func(c ecsAPI) (*ecs.CreateSnapshotResponse, error) {
+			return c.CreateSnapshot(req)
+		})
+		if errorCode(err) == "IncorrectDiskStatus.CreatingSnapshot" {
+			log.Info("Another snapshot of the disk is in progress; waiting for it before snapshotting")
+			return false, "", nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		id = tea.StringValue(resp.Body.SnapshotId)
+		return true, "", nil
+	})
+	if errors.Is(err, errTimeout) {
+		return "", fmt.Errorf("another snapshot of the disk was still in progress after %s (%s)", v.cfg.snapshotTimeout, keySnapshotTimeout)
+	}
+	if err == nil && id == "" {
+		return "", fmt.Errorf("ecs CreateSnapshot in region %s returned no snapshot ID", region)
+	}
+	return id, err
+}
+
+// retentionDays is the snapshot's RetentionDays: snapshotRetentionDays when
+// set (0 keeps the snapshot until Velero deletes it), else the Backup's TTL
+// rounded up to whole days. A failed Backup lookup is logged and leaves the
+// snapshot without expiry; Velero's garbage collection still deletes it.
+func (v *VolumeSnapshotter) retentionDays(backup string, log fieldLogger) *int32 {
+	switch {
+	case v.cfg.retentionDays > 0:
+		return tea.Int32(int32(v.cfg.retentionDays))
+	case v.cfg.retentionDays == 0, backup == "":
+		return nil
+	}
+	v.mu.Lock()
+	days, cached := v.retention[backup]
+	v.mu.Unlock()
+	if cached {
+		return days
+	}
+	k, err := v.kube()
+	var ttl time.Duration
+	if err == nil {
+		ttl, err = k.backupTTL(backup)
+	}
+	if err != nil {
+		log.WithError(err).Warnf("Could not read the Backup's TTL; the snapshot gets no retention period and is deleted with the backup (set %s to choose one)", keySnapshotRetentionDays)
+		return nil
+	}
+	// One lookup per backup, not per volume.
+	days = ttlDays(ttl)
+	v.mu.Lock()
+	v.retention[backup] = days
+	v.mu.Unlock()
+	return days
+}
+
+func ttlDays(ttl time.Duration) *int32 {
+	if ttl <= 0 {
+		return nil
+	}
+	days := math.Ceil(ttl.Hours() / 24)
+	return tea.Int32(int32(math.Min(days, maxRetentionDays)))
+}
+
+// snapshotTags are the tags of a new snapshot, most important first, cut to
+// ECS's 20: the plugin's record of the source disk (needed to restore it
+// elsewhere), Velero's backup and PV, the other tags Velero passes (the
+// Backup's labels), then the disk's own user tags. System tags (acs:, aliyun)
+// and tags ECS would refuse are dropped.
+func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[string]string, log fieldLogger) []tag {
+	record := []tag{
+		{tagSourceRegion, region},
+		{tagSourceZone, tea.StringValue(d.ZoneId)},
+		{tagSourceCategory, tea.StringValue(d.Category)},
+		{tagSourcePL, tea.StringValue(d.PerformanceLevel)},
+		{tagSourceSize, strconv.Itoa(int(tea.Int32Value(d.Size)))},
+	}
+	var groups [][]tag
+	groups = append(groups, record)
+	groups = append(groups, []tag{{tagVeleroBackup, velero[tagVeleroBackup]}, {tagVeleroPV, velero[tagVeleroPV]}})
+	groups = append(groups, sortedTags(velero, tagVeleroBackup, tagVeleroPV))
+	groups = append(groups, sortedTags(diskTags(d)))
+	return mergeTags(groups, log)
+}
+
+type tag struct{ key, value string }
+
+func sortedTags(m map[string]string, skip ...string) []tag {
+	out := make([]tag, 0, len(m))
+	for k, val := range m {
+		if !contains(skip, k) {
+			out = append(out, tag{k, val})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// mergeTags keeps the first valid tag of each key, in order, up to maxTags.
+func mergeTags(groups [][]tag, log fieldLogger) []tag {
+	var out, dropped []tag
+	seen := map[string]bool{}
+	for gi, g := range groups {
+		for _, t := range g {
+			// The plugin's own keys come only from the first group, never
+			// from a disk that was itself restored by the plugin.
+			if seen[t.key] || t.value == "" || (gi > 0 && strings.HasPrefix(t.key, tagPrefix)) || !validUserTag(t) {
+				continue
+			}
+			seen[t.key] = true
+			if len(out) == maxTags {
+				dropped = append(dropped, t)
+				continue
+			}
+			out = append(out, t)
+		}
+	}
+	if len(dropped) > 0 {
+		keys := make([]string, len(dropped))
+		for i, t := range dropped {
+			keys[i] = t.key
+		}
+		log.Warnf("ECS allows %d tags per snapshot; not copying tags %s", maxTags, strings.Join(keys, ", "))
+	}
+	return out
+}
+
+// validUserTag: ECS refuses keys starting with aliyun or acs: (system tags)
+// and keys or values containing http:// or https://, or longer than 128.
+func validUserTag(t tag) bool {
+	k := strings.ToLower(t.key)
+	if strings.HasPrefix(k, "aliyun") || strings.HasPrefix(k, "acs:") {
+		return false
+	}
+	for _, s := range []string{t.key, t.value} {
+		ls := strings.ToLower(s)
+		if len(s) > maxTagLen || strings.Contains(ls, "http://") || strings.Contains(ls, "https://") {
+			return false
+		}
+	}
+	return t.key != ""
+}
+
+func toCreateSnapshotTags(tags []tag) []*ecs.CreateSnapshotRequestTag {
+	out := make([]*ecs.CreateSnapshotRequestTag, len(tags))
+	for i, t := range tags {
+		out[i] = &ecs.CreateSnapshotRequestTag{Key: tea.String(t.key), Value: tea.String(t.value)}
+	}
+	return out
+}
+
+// ecsName makes an ECS snapshot or disk name from s: 2 to 128 characters,
+// starting with a letter (prefix does), letters, digits, '.', '_', '-' and
+// ':' only, never containing http:// or https://.
+func ecsName(prefix, s string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-', r == ':':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	// '/' is not kept, so the name cannot contain a URL scheme.
+	return truncate(b.String(), maxNameLen)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

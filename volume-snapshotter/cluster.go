@@ -1,0 +1,108 @@
+package volumesnapshotter
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// The cluster API is read for two things Velero does not pass to a
+// VolumeSnapshotter: the Backup's TTL (snapshot retention) and the zones of the
+// cluster's nodes (restore zone of last resort).
+
+var backupsResource = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
+
+// Node labels that name a node's zone, newest first.
+var nodeZoneLabels = []string{"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
+
+const clusterCallTimeout = 30 * time.Second
+
+// kubeCluster reads the cluster the Velero server runs in.
+type kubeCluster struct {
+	dynamic   dynamic.Interface
+	core      kubernetes.Interface
+	namespace string // Velero's namespace, where Backups live
+}
+
+// newKubeCluster uses $KUBECONFIG when set, else the in-cluster config the
+// Velero server pod provides. Plugins inherit the server's environment,
+// VELERO_NAMESPACE included.
+func newKubeCluster() (*kubeCluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the Kubernetes client config (in-cluster or $KUBECONFIG): %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
+	}
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
+	}
+	ns := os.Getenv("VELERO_NAMESPACE")
+	if ns == "" {
+		ns = "velero"
+	}
+	return &kubeCluster{dynamic: dyn, core: core, namespace: ns}, nil
+}
+
+// backupTTL is spec.ttl of the named Backup; 0 when the Backup has none.
+func (k *kubeCluster) backupTTL(name string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterCallTimeout)
+	defer cancel()
+	b, err := k.dynamic.Resource(backupsResource).Namespace(k.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("reading Backup %s/%s: %w", k.namespace, name, err)
+	}
+	ttl, found, err := unstructured.NestedString(b.Object, "spec", "ttl")
+	if err != nil || !found || ttl == "" {
+		return 0, err
+	}
+	d, err := time.ParseDuration(ttl)
+	if err != nil {
+		return 0, fmt.Errorf("Backup %s/%s spec.ttl %q: %w", k.namespace, name, ttl, err)
+	}
+	return d, nil
+}
+
+// nodeZones lists the zones of the cluster's nodes, the zone with the most
+// nodes first (ties by name), so a restored disk lands where pods can run.
+func (k *kubeCluster) nodeZones() ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterCallTimeout)
+	defer cancel()
+	nodes, err := k.core.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	count := map[string]int{}
+	for _, n := range nodes.Items {
+		for _, l := range nodeZoneLabels {
+			if z := n.Labels[l]; z != "" {
+				count[z]++
+				break
+			}
+		}
+	}
+	zones := make([]string, 0, len(count))
+	for z := range count {
+		zones = append(zones, z)
+	}
+	sort.Slice(zones, func(i, j int) bool {
+		if count[zones[i]] != count[zones[j]] {
+			return count[zones[i]] > count[zones[j]]
+		}
+		return zones[i] < zones[j]
+	})
+	return zones, nil
+}

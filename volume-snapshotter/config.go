@@ -1,0 +1,192 @@
+package volumesnapshotter
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
+)
+
+// kind names the location in config error messages.
+const kind = "VolumeSnapshotLocation"
+
+// VolumeSnapshotLocation spec.config keys. README.md documents each one.
+const (
+	keyRegion                = "region"
+	keyZone                  = "zone"
+	keyCredentialsFile       = "credentialsFile"
+	keyEndpoint              = "endpoint"
+	keyNetwork               = "network"
+	keyKMSKeyID              = "kmsKeyId"
+	keySnapshotRetentionDays = "snapshotRetentionDays"
+	keyReplicaRegions        = "replicaRegions"
+	keySnapshotTimeout       = "snapshotTimeout"
+	keyCopyTimeout           = "copyTimeout"
+	keyDiskTimeout           = "diskTimeout"
+	keyPollInterval          = "pollInterval"
+)
+
+var validKeys = []string{
+	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyNetwork, keyKMSKeyID,
+	keySnapshotRetentionDays, keyReplicaRegions, keySnapshotTimeout, keyCopyTimeout,
+	keyDiskTimeout, keyPollInterval,
+}
+
+const (
+	networkVPC    = "vpc"
+	networkPublic = "public"
+
+	defaultSnapshotTimeout = time.Hour
+	defaultCopyTimeout     = 2 * time.Hour
+	defaultDiskTimeout     = 10 * time.Minute
+	defaultPollInterval    = 5 * time.Second
+
+	// maxRetentionDays is the largest RetentionDays ECS accepts.
+	maxRetentionDays = 65536
+)
+
+// Region and zone IDs as Alibaba Cloud spells them: cn-hangzhou, ap-southeast-1,
+// cn-hangzhou-h, cn-shanghai-finance-1.
+var (
+	regionIDPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+	zoneIDPattern   = regionIDPattern
+)
+
+// settings is the validated VolumeSnapshotLocation config.
+type settings struct {
+	region          string
+	zone            string
+	credentialsFile string
+	// endpoint is host[:port] when the user set one; protocol is "HTTP" or
+	// "HTTPS" for it.
+	endpoint        string
+	protocol        string
+	network         string
+	kmsKeyID        string
+	retentionDays   int64 // -1: follow the Backup's TTL; 0: keep until Velero deletes it
+	replicaRegions  []string
+	snapshotTimeout time.Duration
+	copyTimeout     time.Duration
+	diskTimeout     time.Duration
+	pollInterval    time.Duration
+}
+
+func parseConfig(cfg map[string]string) (*settings, error) {
+	if err := config.ValidateKeys(kind, cfg, validKeys...); err != nil {
+		return nil, err
+	}
+	s := &settings{
+		region:          strings.TrimSpace(cfg[keyRegion]),
+		zone:            strings.TrimSpace(cfg[keyZone]),
+		credentialsFile: cfg[keyCredentialsFile],
+		kmsKeyID:        strings.TrimSpace(cfg[keyKMSKeyID]),
+	}
+	if s.region == "" {
+		return nil, fmt.Errorf("%s config: %s is required; set it to the region of the cluster's disks, e.g. cn-hangzhou", kind, keyRegion)
+	}
+	if !regionIDPattern.MatchString(s.region) {
+		return nil, fmt.Errorf("%s config: %s %q is not a region ID; use one such as cn-hangzhou", kind, keyRegion, s.region)
+	}
+	if s.zone != "" && !zoneIDPattern.MatchString(s.zone) {
+		return nil, fmt.Errorf("%s config: %s %q is not a zone ID; use one such as %s-h", kind, keyZone, s.zone, s.region)
+	}
+	// Zones extend the region ID: cn-hangzhou-h, ap-southeast-1a.
+	if s.zone != "" && (!strings.HasPrefix(s.zone, s.region) || len(s.zone) == len(s.region)) {
+		return nil, fmt.Errorf("%s config: %s %q is not a zone of region %q; use a zone of that region such as %s-h", kind, keyZone, s.zone, s.region, s.region)
+	}
+	var err error
+	if s.network, err = config.OneOf(kind, cfg, keyNetwork, networkVPC, networkVPC, networkPublic); err != nil {
+		return nil, err
+	}
+	if s.endpoint, s.protocol, err = parseEndpoint(cfg[keyEndpoint]); err != nil {
+		return nil, err
+	}
+	if s.retentionDays, err = config.Int(kind, cfg, keySnapshotRetentionDays, -1, 0, maxRetentionDays); err != nil {
+		return nil, err
+	}
+	if s.replicaRegions, err = parseReplicaRegions(cfg, s.region); err != nil {
+		return nil, err
+	}
+	if s.snapshotTimeout, err = positiveDuration(cfg, keySnapshotTimeout, defaultSnapshotTimeout); err != nil {
+		return nil, err
+	}
+	if s.copyTimeout, err = positiveDuration(cfg, keyCopyTimeout, defaultCopyTimeout); err != nil {
+		return nil, err
+	}
+	if s.diskTimeout, err = positiveDuration(cfg, keyDiskTimeout, defaultDiskTimeout); err != nil {
+		return nil, err
+	}
+	if s.pollInterval, err = positiveDuration(cfg, keyPollInterval, defaultPollInterval); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseEndpoint accepts host[:port], https://host[:port] or http://host[:port]
+// (the last for a local emulator). The SDK takes the host and the protocol
+// separately.
+func parseEndpoint(v string) (host, protocol string, err error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", "", nil
+	}
+	raw := v
+	if !strings.Contains(v, "://") {
+		raw = "https://" + v
+	}
+	u, perr := url.Parse(raw)
+	if perr != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", "", fmt.Errorf("%s config: %s %q must be a host name with an optional port and scheme, e.g. ecs-vpc.cn-hangzhou.aliyuncs.com or https://ecs.cn-hangzhou.aliyuncs.com", kind, keyEndpoint, v)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return u.Host, "HTTPS", nil
+	case "http":
+		return u.Host, "HTTP", nil
+	}
+	return "", "", fmt.Errorf("%s config: %s %q has scheme %q; use https:// (or http:// for a local emulator)", kind, keyEndpoint, v, u.Scheme)
+}
+
+func parseReplicaRegions(cfg map[string]string, home string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range config.List(cfg, keyReplicaRegions) {
+		if !regionIDPattern.MatchString(r) {
+			return nil, fmt.Errorf("%s config: %s: %q is not a region ID; list regions such as cn-beijing,cn-shanghai", kind, keyReplicaRegions, r)
+		}
+		if r == home {
+			return nil, fmt.Errorf("%s config: %s lists %q, which is the location's own region; list only other regions", kind, keyReplicaRegions, r)
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func positiveDuration(cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
+	d, err := config.Duration(kind, cfg, key, def)
+	if err != nil {
+		return 0, err
+	}
+	if d == 0 {
+		return 0, fmt.Errorf("%s config: %s must be greater than zero, e.g. %s", kind, key, def)
+	}
+	return d, nil
+}
+
+// ecsEndpoint is the API host for region: the configured endpoint, else the
+// regional VPC or public endpoint.
+func (s *settings) ecsEndpoint(region string) (host, protocol string) {
+	if s.endpoint != "" {
+		return s.endpoint, s.protocol
+	}
+	if s.network == networkPublic {
+		return "ecs." + region + ".aliyuncs.com", "HTTPS"
+	}
+	return "ecs-vpc." + region + ".aliyuncs.com", "HTTPS"
+}

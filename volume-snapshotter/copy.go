@@ -1,0 +1,298 @@
+package volumesnapshotter
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// errCrossRegion starts every error of a cross-region copy, in the words of
+// the ACK backup center's FAQ, so users find the same answers.
+const errCrossRegion = "ECS snapshot cross region request failed"
+
+// replicate copies a new snapshot to each replicaRegions region. ECS copies
+// only accomplished snapshots, so it waits for that (snapshotTimeout); it does
+// not wait for the copies, which ECS completes on its own.
+func (v *VolumeSnapshotter) replicate(ref snapshotRef, log fieldLogger) {
+	src, err := v.waitSnapshot(ref.region, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+	if err != nil {
+		log.WithError(err).Errorf("Snapshot not copied to replica regions %v", v.cfg.replicaRegions)
+		return
+	}
+	for _, dest := range v.cfg.replicaRegions {
+		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), log)
+		if err != nil {
+			log.WithError(err).WithField("replicaRegion", dest).Error("Snapshot not copied to replica region")
+			continue
+		}
+		log.WithFields(map[string]any{"replicaRegion": dest, "replicaSnapshotID": id}).Info("Copying snapshot to replica region")
+	}
+}
+
+// localSnapshot returns a snapshot in the location's region to restore from:
+// the snapshot itself when it is there, else a copy — an existing one, or a
+// new one made and waited for.
+func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*snapshot, error) {
+	target := v.cfg.region
+	if ref.region == target || ref.region == "" {
+		s, err := v.describeSnapshot(target, ref.id)
+		if err == nil && tea.StringValue(s.Status) != snapshotAccomplished {
+			// A restore right after the backup: ECS makes disks only
+			// from accomplished snapshots.
+			return v.waitSnapshot(target, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+		}
+		if err == nil || ref.region == target {
+			return s, err
+		}
+		if !isNotFound(err) {
+			return nil, err
+		}
+	}
+	// One copy per source and target, however many restores ask at once.
+	res, err, _ := v.copies.Do(target+"/"+ref.id, func() (any, error) {
+		return v.copyToTarget(ref, log)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.(*snapshot), nil
+}
+
+// copyToTarget finds or makes the copy of ref in the location's region. A
+// copy made earlier (by a previous restore, replicaRegions, or anyone else)
+// is reused; the source region is asked only when there is none, so a
+// restore from a replica works while the source region is down.
+func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*snapshot, error) {
+	target := v.cfg.region
+	existing, err := v.findCopy(target, ref.id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: looking for a copy of snapshot %s in region %s: %w", errCrossRegion, ref.id, target, err)
+	}
+	if existing != nil {
+		log.WithField("copySnapshotID", tea.StringValue(existing.SnapshotId)).Info("Reusing the existing copy of the snapshot in this region")
+		return v.waitSnapshot(target, tea.StringValue(existing.SnapshotId), v.cfg.copyTimeout, keyCopyTimeout, log)
+	}
+
+	src, srcRegion, err := v.findSource(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
+	}
+	if t := tea.StringValue(src.SourceStorageType); t != "" && t != "disk" {
+		return nil, fmt.Errorf("only disk type PVs support cross-region restore in current version: snapshot %s in region %s is of a %s", ref.id, srcRegion, t)
+	}
+	if tea.StringValue(src.Status) != snapshotAccomplished {
+		if src, err = v.waitSnapshot(srcRegion, ref.id, v.cfg.copyTimeout, keyCopyTimeout, log); err != nil {
+			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
+		}
+	}
+	// The derived ClientToken makes a retried or repeated request return the
+	// copy the first one started. Should that copy have failed or been
+	// deleted since, a second token starts a fresh one.
+	tokens := []string{derivedToken("restore", srcRegion, ref.id, target), randomToken()}
+	for i, token := range tokens {
+		id, err := v.startCopy(src, srcRegion, target, token, log)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
+		}
+		log.WithFields(map[string]any{"sourceRegion": srcRegion, "copySnapshotID": id}).Info("Copying the snapshot to this region")
+		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
+		var failed *snapshotFailedError
+		if i == 0 && (isNotFound(err) || errors.As(err, &failed)) {
+			log.WithError(err).Warn("The copy is gone or failed; copying again")
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
+		}
+		return copied, nil
+	}
+	return nil, fmt.Errorf("%s: could not copy snapshot %s to region %s", errCrossRegion, ref.id, target)
+}
+
+// findSource describes the source snapshot; for a plain upstream ID it looks
+// in every region ECS lists.
+func (v *VolumeSnapshotter) findSource(ref snapshotRef) (*snapshot, string, error) {
+	if ref.region != "" {
+		s, err := v.describeSnapshot(ref.region, ref.id)
+		return s, ref.region, err
+	}
+	return v.locateSnapshot(ref.id, v.cfg.region)
+}
+
+// locateSnapshot finds a snapshot by ID in every region but skip (already
+// searched).
+func (v *VolumeSnapshotter) locateSnapshot(id, skip string) (*snapshot, string, error) {
+	regions, err := v.regions()
+	if err != nil {
+		return nil, "", err
+	}
+	for _, r := range regions {
+		if r == skip {
+			continue
+		}
+		s, err := v.describeSnapshot(r, id)
+		if err == nil {
+			return s, r, nil
+		}
+		if !isNotFound(err) {
+			return nil, "", err
+		}
+	}
+	return nil, "", &notFoundError{what: "snapshot", id: id, region: "any region"}
+}
+
+func (v *VolumeSnapshotter) regions() ([]string, error) {
+	resp, err := call(v, v.cfg.region, "DescribeRegions", func(c ecsAPI) (*ecs.DescribeRegionsResponse, error) {
+		return c.DescribeRegions(&ecs.DescribeRegionsRequest{})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if resp.Body != nil && resp.Body.Regions != nil {
+		for _, r := range resp.Body.Regions.Region {
+			out = append(out, tea.StringValue(r.RegionId))
+		}
+	}
+	return out, nil
+}
+
+// findCopy returns a copy of snapshot srcID in region that has not failed, or
+// nil. The plugin's copies carry tagSourceSnapshotID; copies made by others
+// (the console, the ACK backup center) are found by SourceSnapshotId.
+func (v *VolumeSnapshotter) findCopy(region, srcID string) (*snapshot, error) {
+	tagged, err := v.taggedCopies(region, srcID)
+	if err != nil {
+		return nil, err
+	}
+	if c := bestCopy(tagged); c != nil {
+		return c, nil
+	}
+	others, err := v.listSnapshots(region, ecs.DescribeSnapshotsRequest{}, func(s *snapshot) bool {
+		return tea.StringValue(s.SourceSnapshotId) == srcID
+	})
+	if err != nil {
+		return nil, err
+	}
+	return bestCopy(others), nil
+}
+
+// taggedCopies are the copies of srcID the plugin made in region.
+func (v *VolumeSnapshotter) taggedCopies(region, srcID string) ([]*snapshot, error) {
+	filter := ecs.DescribeSnapshotsRequest{Tag: []*ecs.DescribeSnapshotsRequestTag{{Key: tea.String(tagSourceSnapshotID), Value: tea.String(srcID)}}}
+	return v.listSnapshots(region, filter, func(s *snapshot) bool {
+		return snapshotTags(s)[tagSourceSnapshotID] == srcID
+	})
+}
+
+// bestCopy prefers an accomplished copy to one in progress and ignores
+// failed ones.
+func bestCopy(list []*snapshot) *snapshot {
+	var progressing *snapshot
+	for _, s := range list {
+		switch tea.StringValue(s.Status) {
+		case snapshotAccomplished:
+			return s
+		case snapshotFailed:
+		default:
+			if progressing == nil {
+				progressing = s
+			}
+		}
+	}
+	return progressing
+}
+
+// startCopy starts CopySnapshot of src (in srcRegion) to dest and returns
+// the copy's ID. The copy carries the source's record tags, so a restore from
+// it needs nothing from the source region.
+func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, log fieldLogger) (string, error) {
+	srcID := tea.StringValue(src.SnapshotId)
+	meta := sourceMetaOf(src, srcRegion)
+	tags := mergeTags([][]tag{{
+		{tagSourceSnapshotID, srcID},
+		{tagSourceRegion, meta.region},
+		{tagSourceZone, meta.zone},
+		{tagSourceCategory, meta.category},
+		{tagSourcePL, meta.performanceLevel},
+		{tagSourceSize, strconv.FormatInt(meta.sizeGiB, 10)},
+	}, {
+		{tagVeleroBackup, meta.tags[tagVeleroBackup]},
+		{tagVeleroPV, meta.tags[tagVeleroPV]},
+	}}, log)
+	req := &ecs.CopySnapshotRequest{
+		RegionId:                       tea.String(srcRegion),
+		SnapshotId:                     tea.String(srcID),
+		DestinationRegionId:            tea.String(dest),
+		DestinationSnapshotName:        tea.String(ecsName("velero-", meta.tags[tagVeleroBackup])),
+		DestinationSnapshotDescription: tea.String(truncate(fmt.Sprintf("Velero copy of snapshot %s from region %s", srcID, srcRegion), maxDescription)),
+		ClientToken:                    tea.String(token),
+	}
+	for _, t := range tags {
+		req.Tag = append(req.Tag, &ecs.CopySnapshotRequestTag{Key: tea.String(t.key), Value: tea.String(t.value)})
+	}
+	// The copy expires with the source; without a retention period it is
+	// deleted with the backup (DeleteSnapshot looks in replicaRegions and
+	// in the location's region).
+	if d := tea.Int32Value(src.RetentionDays); d > 0 {
+		req.RetentionDays = tea.Int32(d)
+	}
+	// KMS keys are regional: kmsKeyId applies to copies into the location's
+	// region; elsewhere an encrypted source is copied with the region's
+	// default key.
+	if dest == v.cfg.region && v.cfg.kmsKeyID != "" {
+		req.Encrypted, req.KMSKeyId = tea.Bool(true), tea.String(v.cfg.kmsKeyID)
+	} else if tea.BoolValue(src.Encrypted) {
+		req.Encrypted = tea.Bool(true)
+	}
+	resp, err := call(v, srcRegion, "CopySnapshot", func(c ecsAPI) (*ecs.CopySnapshotResponse, error) {
+		return c.CopySnapshot(req)
+	})
+	if err != nil {
+		return "", err
+	}
+	id := tea.StringValue(resp.Body.SnapshotId)
+	if id == "" {
+		return "", fmt.Errorf("ecs CopySnapshot in region %s returned no snapshot ID", srcRegion)
+	}
+	return id, nil
+}
+
+type snapshotFailedError struct{ id, region string }
+
+func (e *snapshotFailedError) Error() string {
+	return fmt.Sprintf("snapshot %s in region %s failed", e.id, e.region)
+}
+
+// waitSnapshot waits until the snapshot is accomplished, logging progress,
+// for at most timeout (the config key named by key).
+func (v *VolumeSnapshotter) waitSnapshot(region, id string, timeout time.Duration, key string, log fieldLogger) (*snapshot, error) {
+	var s *snapshot
+	last := ""
+	progress, err := v.wait(timeout, func() (bool, string, error) {
+		var err error
+		if s, err = v.describeSnapshot(region, id); err != nil {
+			return false, "", err
+		}
+		switch tea.StringValue(s.Status) {
+		case snapshotAccomplished:
+			return true, "100%", nil
+		case snapshotFailed:
+			return false, "", &snapshotFailedError{id: id, region: region}
+		}
+		p := tea.StringValue(s.Progress)
+		if p != last {
+			last = p
+			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("Waiting for snapshot")
+		}
+		return false, p, nil
+	})
+	if errors.Is(err, errTimeout) {
+		return nil, fmt.Errorf("snapshot %s in region %s was not accomplished after %s (progress %s); raise %s if it needs longer", id, region, timeout, progress, key)
+	}
+	return s, err
+}

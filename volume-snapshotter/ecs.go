@@ -1,0 +1,272 @@
+package volumesnapshotter
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// ecsAPI is the part of the ECS API the VolumeSnapshotter uses. The real SDK
+// client (*ecs.Client) implements it.
+type ecsAPI interface {
+	DescribeRegions(*ecs.DescribeRegionsRequest) (*ecs.DescribeRegionsResponse, error)
+	DescribeZones(*ecs.DescribeZonesRequest) (*ecs.DescribeZonesResponse, error)
+	DescribeDisks(*ecs.DescribeDisksRequest) (*ecs.DescribeDisksResponse, error)
+	CreateDisk(*ecs.CreateDiskRequest) (*ecs.CreateDiskResponse, error)
+	DescribeSnapshots(*ecs.DescribeSnapshotsRequest) (*ecs.DescribeSnapshotsResponse, error)
+	CreateSnapshot(*ecs.CreateSnapshotRequest) (*ecs.CreateSnapshotResponse, error)
+	CopySnapshot(*ecs.CopySnapshotRequest) (*ecs.CopySnapshotResponse, error)
+	DeleteSnapshot(*ecs.DeleteSnapshotRequest) (*ecs.DeleteSnapshotResponse, error)
+}
+
+var _ ecsAPI = (*ecs.Client)(nil)
+
+// SDK timeouts in milliseconds. ECS answers in well under a second; the
+// read timeout only stops a hung connection from blocking a backup.
+const (
+	connectTimeoutMillis = 5000
+	readTimeoutMillis    = 30000
+)
+
+// newSDKClient builds the ECS client for one region. The SDK's own retry is
+// left off: with retries enabled it retries every error, 4xx included, so the
+// plugin retries itself (retryable below) and keeps the SDK to one attempt.
+func (v *VolumeSnapshotter) newSDKClient(region string) (ecsAPI, error) {
+	host, protocol := v.cfg.ecsEndpoint(region)
+	c, err := ecs.NewClient(&openapi.Config{
+		Credential:     v.creds.OpenAPI(),
+		RegionId:       tea.String(region),
+		Endpoint:       tea.String(host),
+		Protocol:       tea.String(protocol),
+		ConnectTimeout: tea.Int(connectTimeoutMillis),
+		ReadTimeout:    tea.Int(readTimeoutMillis),
+		UserAgent:      tea.String("velero-plugin-for-alibabacloud"),
+		HttpClient:     v.httpClient(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating ECS client for region %s (endpoint %s): %w", region, host, err)
+	}
+	return c, nil
+}
+
+// sdkHTTPClient sends the SDK's requests through one http.Client of the
+// plugin's. The SDK's shared default client rewrites its Timeout on every
+// request while other goroutines send with it (a data race under concurrent
+// restores); this one is configured once.
+type sdkHTTPClient struct{ c *http.Client }
+
+func (h sdkHTTPClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(req)
+}
+
+func (v *VolumeSnapshotter) httpClient() sdkHTTPClient {
+	v.httpOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		t.DialContext = (&net.Dialer{Timeout: connectTimeoutMillis * time.Millisecond, KeepAlive: 30 * time.Second}).DialContext
+		v.http = &http.Client{Transport: t, Timeout: (connectTimeoutMillis + readTimeoutMillis) * time.Millisecond}
+	})
+	return sdkHTTPClient{v.http}
+}
+
+// acquire lends out an ECS client for region; release gives it back. The SDK
+// client is not safe for concurrent use (every RPC call resets its debug
+// headers), so each client serves one call at a time and concurrent restores
+// get one each. Clients are kept for reuse.
+func (v *VolumeSnapshotter) acquire(region string) (c ecsAPI, release func(), err error) {
+	v.mu.Lock()
+	if idle := v.idle[region]; len(idle) > 0 {
+		c = idle[len(idle)-1]
+		v.idle[region] = idle[:len(idle)-1]
+	}
+	v.mu.Unlock()
+	if c == nil {
+		if c, err = v.newClient(region); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c, func() {
+		v.mu.Lock()
+		v.idle[region] = append(v.idle[region], c)
+		v.mu.Unlock()
+	}, nil
+}
+
+// retryPolicy is capped exponential backoff with full jitter.
+type retryPolicy struct {
+	attempts int
+	base     time.Duration
+	max      time.Duration
+}
+
+var defaultRetry = retryPolicy{attempts: 8, base: time.Second, max: 30 * time.Second}
+
+func (p retryPolicy) delay(attempt int) time.Duration {
+	ceil := float64(p.base) * math.Pow(2, float64(attempt))
+	if ceil > float64(p.max) {
+		ceil = float64(p.max)
+	}
+	return time.Duration(mathrand.Int64N(int64(ceil) + 1))
+}
+
+// call runs one ECS action in region, retrying throttling, server errors and
+// broken connections. Every create call carries a ClientToken, so a retry
+// after a lost response returns the resource the first attempt made.
+func call[T any](v *VolumeSnapshotter, region, action string, fn func(ecsAPI) (T, error)) (T, error) {
+	var zero T
+	c, release, err := v.acquire(region)
+	if err != nil {
+		return zero, err
+	}
+	defer release()
+	for attempt := 0; ; attempt++ {
+		out, err := fn(c)
+		if err == nil {
+			return out, nil
+		}
+		if !retryable(err) || attempt+1 >= v.retry.attempts {
+			return zero, newAPIError(action, region, err)
+		}
+		d := v.retry.delay(attempt)
+		v.log.WithFields(map[string]any{"action": action, "region": region, "attempt": attempt + 1, "code": errorCode(err)}).
+			Debugf("ECS call failed, retrying in %s", d.Round(time.Millisecond))
+		v.sleep(d)
+	}
+}
+
+// Error codes worth a retry: throttling, the service being busy, and a
+// ClientToken whose first request is still being processed.
+var retryableCodes = map[string]bool{
+	"Throttling":                 true,
+	"Throttling.User":            true,
+	"Throttling.Api":             true,
+	"Throttling.Resource":        true,
+	"ServiceUnavailable":         true,
+	"InternalError":              true,
+	"UnknownError":               true,
+	"LastTokenProcessing":        true,
+	"OperationConflict":          true,
+	"Operation.Conflict":         true,
+	"IdempotenceProcessing":      true,
+	"RequestTimeout":             true,
+	"ServiceUnavailable.Timeout": true,
+}
+
+func retryable(err error) bool {
+	var se *tea.SDKError
+	if errors.As(err, &se) {
+		return retryableCodes[tea.StringValue(se.Code)] || tea.IntValue(se.StatusCode) >= 500
+	}
+	// Transport failures: the SDK returns them as they are.
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "connection reset")
+}
+
+// errorCode is the ECS error code of err, or "".
+func errorCode(err error) string {
+	var se *tea.SDKError
+	if errors.As(err, &se) {
+		return tea.StringValue(se.Code)
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.code
+	}
+	return ""
+}
+
+func isNotFound(err error) bool {
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		return true
+	}
+	code := errorCode(err)
+	return strings.HasSuffix(code, ".NotFound") || code == "InvalidSnapshotId.NotExist"
+}
+
+// Codes ECS and the RAM gateway return for a missing permission.
+func isPermissionDenied(err error) bool {
+	switch code := errorCode(err); {
+	case code == "Forbidden.RAM", code == "NoPermission", code == "Forbidden",
+		code == "Forbidden.NotAuthorized", strings.HasPrefix(code, "Forbidden.RAM"),
+		code == "InvalidOperation.NoPermission":
+		return true
+	}
+	return false
+}
+
+// apiError is a failed ECS call, phrased for a Velero log: the action, the
+// region, the code and ECS's message, and the RAM permission to add when the
+// call was refused for lack of one. It wraps the SDK error for errors.As.
+type apiError struct {
+	action, region, code string
+	status               int
+	message              string
+	err                  error
+}
+
+func newAPIError(action, region string, err error) *apiError {
+	e := &apiError{action: action, region: region, err: err}
+	var se *tea.SDKError
+	if errors.As(err, &se) {
+		e.code = tea.StringValue(se.Code)
+		e.status = tea.IntValue(se.StatusCode)
+		e.message = tea.StringValue(se.Message)
+	} else {
+		e.message = err.Error()
+	}
+	return e
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ecs %s in region %s failed", e.action, e.region)
+	if e.code != "" {
+		fmt.Fprintf(&b, ": %s", e.code)
+		if e.status != 0 {
+			fmt.Fprintf(&b, " (HTTP %d)", e.status)
+		}
+	}
+	if e.message != "" {
+		fmt.Fprintf(&b, ": %s", e.message)
+	}
+	if isPermissionDenied(e) {
+		fmt.Fprintf(&b, "; the RAM policy of the credentials is missing the ecs:%s permission", e.action)
+	}
+	return b.String()
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+// randomToken is a ClientToken for one logical create: the same token is
+// sent on every retry of that create, a new one for the next create.
+func randomToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// derivedToken is a ClientToken that is the same for every request that must
+// make the same resource, across retries and plugin processes (a second
+// restore of the same backup asks for the same copy). ECS allows 64 ASCII
+// characters.
+func derivedToken(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "velero-" + hex.EncodeToString(h[:20])
+}
