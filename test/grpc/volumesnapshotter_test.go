@@ -1,0 +1,206 @@
+package grpc_test
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/plugintest"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
+)
+
+// TestVolumeSnapshotterCrossRegionOverGRPC backs up a 10 GiB Hangzhou disk
+// with a cn-hangzhou location and restores it with a cn-beijing one, all
+// through the plugin binary, as two Velero servers in two regions would.
+func TestVolumeSnapshotterCrossRegionOverGRPC(t *testing.T) {
+	emu, err := ecs.New(ecs.Config{
+		Auth: auth.NewStore(auth.Credential{AccessKeyID: keyID, AccessKeySecret: keySecret}),
+		Regions: []ecs.Region{
+			{ID: "cn-hangzhou", Zones: []string{"cn-hangzhou-h", "cn-hangzhou-i"}},
+			{ID: "cn-beijing", Zones: []string{"cn-beijing-a"}},
+		},
+		SnapshotDuration: 300 * time.Millisecond, CopyDuration: 300 * time.Millisecond,
+		DiskCreateDuration: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	sourceDisk := emu.SeedDisk("cn-hangzhou", "cn-hangzhou-i", "cloud_essd", 10, map[string]string{"app": "web"})
+
+	log := &plugintest.Log{}
+	mgr := plugintest.Manager(t, log)
+	vslConfig := func(region string) map[string]string {
+		return map[string]string{
+			"region": region, "endpoint": srv.URL, "credentialsFile": credentialsFile(t),
+			"pollInterval": "50ms", "snapshotRetentionDays": "7",
+		}
+	}
+	hangzhou, err := mgr.GetVolumeSnapshotter("velero.io/alibabacloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hangzhou.Init(vslConfig("cn-hangzhou")); err != nil {
+		t.Fatalf("Init cn-hangzhou: %v", err)
+	}
+
+	pv := diskPV(t, sourceDisk, "cn-hangzhou-i")
+	volumeID, err := hangzhou.GetVolumeID(pv)
+	if err != nil || volumeID != sourceDisk {
+		t.Fatalf("GetVolumeID = %q, %v; want %q", volumeID, err, sourceDisk)
+	}
+	for name, other := range map[string]*unstructured.Unstructured{"nas": nasPV(t), "ebs": ebsPV(t)} {
+		if id, err := hangzhou.GetVolumeID(other); err != nil || id != "" {
+			t.Fatalf("GetVolumeID(%s PV) = %q, %v; want \"\", nil", name, id, err)
+		}
+	}
+	volumeType, iops, err := hangzhou.GetVolumeInfo(volumeID, "cn-hangzhou-i")
+	if err != nil {
+		t.Fatalf("GetVolumeInfo: %v", err)
+	}
+	snapshotID, err := hangzhou.CreateSnapshot(volumeID, "cn-hangzhou-i", map[string]string{"velero.io/backup": "nightly-1"})
+	if err != nil {
+		t.Fatalf("CreateSnapshot: %v", err)
+	}
+
+	beijing, err := mgr.GetVolumeSnapshotter("velero.io/alibabacloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := beijing.Init(vslConfig("cn-beijing")); err != nil {
+		t.Fatalf("Init cn-beijing: %v", err)
+	}
+	// No Kubernetes cluster here to take a zone from: the error says what to set.
+	_, err = beijing.CreateVolumeFromSnapshot(snapshotID, volumeType, "cn-hangzhou-i", iops)
+	if err == nil || !strings.Contains(err.Error(), "set the VolumeSnapshotLocation config key zone to one of: cn-beijing-a") {
+		t.Fatalf("restore without a zone: %v", err)
+	}
+	withZone := vslConfig("cn-beijing")
+	withZone["zone"] = "cn-beijing-a"
+	if beijing, err = mgr.GetVolumeSnapshotter("velero.io/alibabacloud"); err != nil {
+		t.Fatal(err)
+	}
+	if err := beijing.Init(withZone); err != nil {
+		t.Fatalf("Init cn-beijing with zone: %v", err)
+	}
+	var restored []string
+	for i := 0; i < 2; i++ {
+		diskID, err := beijing.CreateVolumeFromSnapshot(snapshotID, volumeType, "cn-hangzhou-i", iops)
+		if err != nil {
+			t.Fatalf("restore %d: CreateVolumeFromSnapshot: %v", i+1, err)
+		}
+		restored = append(restored, diskID)
+	}
+	if n := emu.Calls("CopySnapshot"); n != 1 {
+		t.Fatalf("CopySnapshot called %d times for two restores of one backup, want 1", n)
+	}
+	disk, ok := emu.Disk(restored[0])
+	if !ok || disk.RegionID != "cn-beijing" || disk.ZoneID != "cn-beijing-a" || disk.SizeGiB != 20 || disk.Status != ecs.DiskAvailable {
+		t.Fatalf("restored disk = %+v (found %v); want an Available 20 GiB disk in cn-beijing-a", disk, ok)
+	}
+	copied, ok := emu.Snapshot(disk.SourceSnapshotID)
+	original := strings.TrimPrefix(snapshotID, "cn-hangzhou/")
+	if !ok || copied.RegionID != "cn-beijing" || copied.SourceSnapshotID != original {
+		t.Fatalf("restored disk's snapshot %+v does not lead back to %s", copied, original)
+	}
+	if src, _ := emu.Snapshot(original); src.SourceDiskID != sourceDisk {
+		t.Fatalf("original snapshot's source disk = %q, want %q", src.SourceDiskID, sourceDisk)
+	}
+
+	updated, err := beijing.SetVolumeID(pv, restored[0])
+	if err != nil {
+		t.Fatalf("SetVolumeID: %v", err)
+	}
+	var got corev1.PersistentVolume
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(updated.UnstructuredContent(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.CSI.VolumeHandle != restored[0] {
+		t.Fatalf("volumeHandle = %q, want %q", got.Spec.CSI.VolumeHandle, restored[0])
+	}
+	if zones := affinityZones(&got); strings.Join(zones, ",") != "cn-beijing-a" {
+		t.Fatalf("node affinity zones = %q, want cn-beijing-a", zones)
+	}
+	if size := got.Spec.Capacity[corev1.ResourceStorage]; size.Cmp(resource.MustParse("20Gi")) != 0 {
+		t.Fatalf("capacity = %s, want 20Gi", size.String())
+	}
+
+	for i := 0; i < 2; i++ {
+		if err := hangzhou.DeleteSnapshot(snapshotID); err != nil {
+			t.Fatalf("DeleteSnapshot (time %d): %v", i+1, err)
+		}
+	}
+	if _, ok := emu.Snapshot(original); ok {
+		t.Fatalf("snapshot %s still exists after DeleteSnapshot", original)
+	}
+	assertNoSecret(t, log)
+}
+
+func diskPV(t *testing.T, diskID, zone string) *unstructured.Unstructured {
+	return toUnstructured(t, &corev1.PersistentVolume{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
+		ObjectMeta: metav1.ObjectMeta{Name: diskID, Labels: map[string]string{"topology.kubernetes.io/zone": zone}},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+				Driver: "diskplugin.csi.alibabacloud.com", VolumeHandle: diskID, FSType: "ext4",
+			}},
+			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{
+					Key: "topology.diskplugin.csi.alibabacloud.com/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
+				}},
+			}}}},
+		},
+	})
+}
+
+func nasPV(t *testing.T) *unstructured.Unstructured {
+	return toUnstructured(t, &corev1.PersistentVolume{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+			Driver: "nasplugin.csi.alibabacloud.com", VolumeHandle: "nas-pv",
+		}}},
+	})
+}
+
+func ebsPV(t *testing.T) *unstructured.Unstructured {
+	return toUnstructured(t, &corev1.PersistentVolume{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
+		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
+			Driver: "ebs.csi.aws.com", VolumeHandle: "vol-0123456789abcdef0",
+		}}},
+	})
+}
+
+func affinityZones(pv *corev1.PersistentVolume) []string {
+	var zones []string
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return nil
+	}
+	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, expr := range term.MatchExpressions {
+			if strings.HasSuffix(expr.Key, "/zone") {
+				zones = append(zones, expr.Values...)
+			}
+		}
+	}
+	return zones
+}
+
+func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured {
+	t.Helper()
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: raw}
+}
