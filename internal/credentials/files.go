@@ -248,6 +248,12 @@ func parseINI(path string, data []byte) (map[string]*iniProfile, error) {
 	return profiles, nil
 }
 
+// awsSharedKeys may stand beside the Alibaba keys of a profile and are
+// ignored here: with s3Url in a location's config, Velero's kopia repository
+// reads the same credential file as an AWS shared-credentials file, so one
+// file can serve both the plugin and kopia's S3 backend on OSS.
+var awsSharedKeys = []string{"aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
+
 // validate checks the profile's type, keys and required values.
 func (p *iniProfile) validate(path string) error {
 	typ, ok := p.keys["type"]
@@ -259,6 +265,9 @@ func (p *iniProfile) validate(path string) error {
 		return &fileError{path, p.at["type"], fmt.Sprintf("profile [%s]: unsupported type %q; valid types are: %s", p.name, typ, strings.Join(iniTypes(), ", "))}
 	}
 	allowed := map[string]bool{"type": true, "enable": true}
+	for _, k := range awsSharedKeys {
+		allowed[k] = true
+	}
 	for _, k := range valid {
 		allowed[k] = true
 	}

@@ -155,6 +155,14 @@ func TestParseINI(t *testing.T) {
 			want:    map[string]string{"type": "sts", "access_key_id": testID, "access_key_secret": testSecret, "sts_token": testToken},
 		},
 		{
+			name: "aws shared-credentials keys beside the Alibaba ones (kopia's S3 backend reads the same file)",
+			content: "[default]\ntype = access_key\naccess_key_id = " + testID + "\naccess_key_secret = " + testSecret +
+				"\naws_access_key_id = " + testID + "\naws_secret_access_key = " + testSecret + "\n",
+			profile: "default",
+			want: map[string]string{"type": "access_key", "access_key_id": testID, "access_key_secret": testSecret,
+				"aws_access_key_id": testID, "aws_secret_access_key": testSecret},
+		},
+		{
 			name:    "key outside a section",
 			content: "# x\naccess_key_id = " + testID + "\n[default]\n",
 			wantErr: []string{"line 2", `key "access_key_id" is outside any [profile] section`},
