@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 
+	backupactions "github.com/alibabacloud/velero-plugin-for-alibabacloud/backup-actions"
 	objectstore "github.com/alibabacloud/velero-plugin-for-alibabacloud/object-store"
+	restoreactions "github.com/alibabacloud/velero-plugin-for-alibabacloud/restore-actions"
 	volumesnapshotter "github.com/alibabacloud/velero-plugin-for-alibabacloud/volume-snapshotter"
 )
 
@@ -23,6 +25,8 @@ func main() {
 		BindFlags(pflag.CommandLine).
 		RegisterObjectStore(providerName, newObjectStore).
 		RegisterVolumeSnapshotter(providerName, newVolumeSnapshotter).
+		RegisterRestoreItemActionsV2(restoreactions.Initializers()).
+		RegisterBackupItemActionsV2(backupactions.Initializers()).
 		Serve()
 }
 

@@ -1,0 +1,133 @@
+package restoreactions
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sirupsen/logrus"
+	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// FlexVolumeToCSIAction restores an alicloud/disk FlexVolume PV as a CSI disk
+// PV: current ACK clusters run only the CSI plugin, so a FlexVolume PV would
+// never attach. The volume handle is the disk ID, fsType and read-only carry
+// over, and the disk's zone (from the PV's zone labels, which the
+// VolumeSnapshotter rewrites for a disk restored from a snapshot, or its node
+// affinity) becomes CSI zone node affinity. PVCs provisioned by the FlexVolume
+// provisioner get the CSI provisioner annotations. flexVolumeToCSI: "false"
+// turns it off for a restore.
+type FlexVolumeToCSIAction struct{ base }
+
+// NewFlexVolumeToCSIAction is the initializer registered with Velero.
+func NewFlexVolumeToCSIAction(log logrus.FieldLogger) (any, error) {
+	return &FlexVolumeToCSIAction{base{log: log, env: DefaultEnv()}}, nil
+}
+
+func (a *FlexVolumeToCSIAction) Name() string { return NameFlexVolumeToCSI }
+
+func (a *FlexVolumeToCSIAction) AppliesTo() (velero.ResourceSelector, error) {
+	return velero.ResourceSelector{IncludedResources: []string{"persistentvolumes", "persistentvolumeclaims"}}, nil
+}
+
+func (a *FlexVolumeToCSIAction) Execute(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
+	switch kindOf(input) {
+	case "PersistentVolume":
+		return a.executePV(input)
+	case "PersistentVolumeClaim":
+		return a.executePVC(input)
+	}
+	return unchanged(input), nil
+}
+
+func (a *FlexVolumeToCSIAction) enabled(input *velero.RestoreItemActionExecuteInput) (bool, error) {
+	return a.env.forRestore(input.Restore).boolSetting(context.TODO(), KeyFlexVolumeToCSI, true)
+}
+
+func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
+	pv := new(corev1.PersistentVolume)
+	if err := toTyped(input, pv); err != nil {
+		return nil, err
+	}
+	flex := pv.Spec.FlexVolume
+	if flex == nil || flex.Driver != DiskFlexDriver {
+		return unchanged(input), nil
+	}
+	if on, err := a.enabled(input); err != nil || !on {
+		return unchanged(input), err
+	}
+	diskID := flex.Options["volumeId"]
+	if diskID == "" {
+		return nil, fmt.Errorf("PV %s: FlexVolume %s has no options.volumeId, so the disk to convert to CSI is unknown", pv.Name, DiskFlexDriver)
+	}
+	fsType := flex.FSType
+	if fsType == "" {
+		fsType = flex.Options["fsType"]
+	}
+	pv.Spec.FlexVolume = nil
+	pv.Spec.CSI = &corev1.CSIPersistentVolumeSource{
+		Driver:       DiskCSIDriver,
+		VolumeHandle: diskID,
+		FSType:       fsType,
+		ReadOnly:     flex.ReadOnly,
+	}
+	log := a.itemLog(a.Name(), input.Item.(*unstructured.Unstructured))
+	if zone := pvZone(pv); zone != "" {
+		pv.Spec.NodeAffinity = zoneAffinity(zone)
+		log.Infof("converting FlexVolume disk %s to CSI in zone %s", diskID, zone)
+	} else {
+		log.Warnf("converting FlexVolume disk %s to CSI without zone node affinity: the PV has no zone label or zone node affinity", diskID)
+	}
+	return fromTyped(pv)
+}
+
+func (a *FlexVolumeToCSIAction) executePVC(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
+	ann := input.Item.(*unstructured.Unstructured).GetAnnotations()
+	if ann[annStorageProvisioner] != DiskFlexDriver && ann[annBetaStorageProvisioner] != DiskFlexDriver {
+		return unchanged(input), nil
+	}
+	if on, err := a.enabled(input); err != nil || !on {
+		return unchanged(input), err
+	}
+	out := input.Item.(*unstructured.Unstructured).DeepCopy()
+	ann[annStorageProvisioner] = DiskCSIDriver
+	ann[annBetaStorageProvisioner] = DiskCSIDriver
+	out.SetAnnotations(ann)
+	a.itemLog(a.Name(), out).Info("changing the FlexVolume disk provisioner annotations to CSI")
+	return velero.NewRestoreItemActionExecuteOutput(out), nil
+}
+
+// pvZone returns the disk's zone: the zone labels first, then any zone
+// requirement of the node affinity.
+func pvZone(pv *corev1.PersistentVolume) string {
+	if z := zoneFromLabels(pv.Labels); z != "" {
+		return z
+	}
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return ""
+	}
+	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, e := range term.MatchExpressions {
+			switch e.Key {
+			case DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone:
+				if e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
+					return e.Values[0]
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// zoneAffinity pins a disk PV to its zone, with the CSI disk plugin's
+// topology key.
+func zoneAffinity(zone string) *corev1.VolumeNodeAffinity {
+	return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{
+				Key: DiskZoneKey, Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
+			}},
+		}},
+	}}
+}

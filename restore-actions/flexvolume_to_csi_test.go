@@ -1,0 +1,114 @@
+package restoreactions
+
+import (
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func TestFlexVolumeToCSI(t *testing.T) {
+	withLabels := func(p *corev1.PersistentVolume, l map[string]string) *corev1.PersistentVolume {
+		p.Labels = l
+		return p
+	}
+	withAffinity := func(p *corev1.PersistentVolume, key, zone string) *corev1.PersistentVolume {
+		p.Spec.NodeAffinity = zoneAffinity(zone)
+		p.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Key = key
+		return p
+	}
+	noID := flexPV("pv", "20Gi")
+	delete(noID.Spec.FlexVolume.Options, "volumeId")
+	optFS := flexPV("pv", "20Gi")
+	optFS.Spec.FlexVolume.FSType = ""
+	optFS.Spec.FlexVolume.Options["fsType"] = "xfs"
+	optFS.Spec.FlexVolume.ReadOnly = true
+
+	tests := []struct {
+		name     string
+		objs     []runtime.Object
+		config   string
+		item     runtime.Object
+		wantCSI  *corev1.CSIPersistentVolumeSource // nil = unchanged
+		wantZone string
+		wantAnn  map[string]string
+		wantErr  []string
+		maxCalls int
+	}{
+		{name: "FlexVolume disk PV with zone label",
+			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelTopologyZone: "cn-beijing-a"}),
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-beijing-a", maxCalls: 1},
+		{name: "zone from the deprecated label",
+			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelFailureDomainBetaZone: "cn-hangzhou-h"}),
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-h", maxCalls: 1},
+		{name: "zone from node affinity",
+			item:    withAffinity(flexPV("pv", "20Gi"), corev1.LabelFailureDomainBetaZone, "cn-hangzhou-i"),
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-i", maxCalls: 1},
+		{name: "fsType from options, read-only kept, no zone",
+			item:    optFS,
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "xfs", ReadOnly: true}, maxCalls: 1},
+		{name: "FlexVolume without volumeId", item: noID, wantErr: []string{"PV pv", "options.volumeId"}},
+		{name: "opted out per restore", config: "mig",
+			objs: []runtime.Object{restoreCM("mig", map[string]string{KeyFlexVolumeToCSI: "false"})},
+			item: flexPV("pv", "20Gi"), maxCalls: 1},
+		{name: "malformed opt-out",
+			objs:    []runtime.Object{pluginCM("flex", NameFlexVolumeToCSI, map[string]string{KeyFlexVolumeToCSI: "si"})},
+			item:    flexPV("pv", "20Gi"),
+			wantErr: []string{"ConfigMap velero/flex", KeyFlexVolumeToCSI}},
+		{name: "CSI disk PV untouched, no API call", item: csiPV("pv", DiskCSIDriver, "20Gi", ""), maxCalls: 0},
+		{name: "other FlexVolume PV untouched, no API call", item: func() runtime.Object {
+			p := flexPV("pv", "20Gi")
+			p.Spec.FlexVolume.Driver = "alicloud/nas"
+			return p
+		}(), maxCalls: 0},
+		{name: "FlexVolume PVC gets CSI provisioner annotations",
+			item:    pvc("c", ptr("alicloud-disk-efficiency"), "20Gi", map[string]string{annBetaStorageProvisioner: DiskFlexDriver, "keep": "me"}),
+			wantAnn: map[string]string{annBetaStorageProvisioner: DiskCSIDriver, annStorageProvisioner: DiskCSIDriver, "keep": "me"}, maxCalls: 1},
+		{name: "CSI PVC untouched, no API call",
+			item: pvc("c", ptr("x"), "20Gi", map[string]string{annStorageProvisioner: DiskCSIDriver}), maxCalls: 0},
+		{name: "PVC without annotations untouched, no API call", item: pvc("c", ptr("x"), "20Gi", nil), maxCalls: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, client := newTestEnv(tc.objs...)
+			a := &FlexVolumeToCSIAction{base{log: testLog(), env: env}}
+			in := item(t, tc.item)
+			out, err := run(t, a, in.DeepCopy(), testRestore("r1", tc.config))
+			if tc.wantErr != nil {
+				assertErrContains(t, err, tc.wantErr...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(client.Actions()); n > tc.maxCalls {
+				t.Errorf("%d API calls, want at most %d", n, tc.maxCalls)
+			}
+			switch {
+			case tc.wantCSI != nil:
+				pv := new(corev1.PersistentVolume)
+				fromItem(t, out, pv)
+				if pv.Spec.FlexVolume != nil {
+					t.Error("flexVolume kept")
+				}
+				if !reflect.DeepEqual(pv.Spec.CSI, tc.wantCSI) {
+					t.Errorf("csi = %+v, want %+v", pv.Spec.CSI, tc.wantCSI)
+				}
+				if tc.wantZone == "" {
+					if pv.Spec.NodeAffinity != nil {
+						t.Errorf("node affinity set without a zone: %+v", pv.Spec.NodeAffinity)
+					}
+				} else if !reflect.DeepEqual(pv.Spec.NodeAffinity, zoneAffinity(tc.wantZone)) {
+					t.Errorf("node affinity = %+v, want zone %s under %s", pv.Spec.NodeAffinity, tc.wantZone, DiskZoneKey)
+				}
+			case tc.wantAnn != nil:
+				if got := out.GetAnnotations(); !mapsEqual(got, tc.wantAnn) {
+					t.Errorf("annotations = %v, want %v", got, tc.wantAnn)
+				}
+			default:
+				assertSame(t, in, out)
+			}
+		})
+	}
+}

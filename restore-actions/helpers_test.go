@@ -1,0 +1,197 @@
+package restoreactions
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+const veleroNS = "velero"
+
+type stsObj = appsv1.StatefulSet
+
+func testLog() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetLevel(logrus.WarnLevel)
+	return l
+}
+
+func newTestEnv(objs ...runtime.Object) (*Env, *fake.Clientset) {
+	c := fake.NewClientset(objs...)
+	return NewEnv(c, veleroNS), c
+}
+
+func testRestore(uid, configName string) *velerov1.Restore {
+	r := &velerov1.Restore{ObjectMeta: metav1.ObjectMeta{Namespace: veleroNS, Name: "restore-" + uid, UID: types.UID(uid)}}
+	if configName != "" {
+		r.Labels = map[string]string{LabelRestoreConfig: configName}
+	}
+	return r
+}
+
+// pluginCM is a cluster-wide ConfigMap for action.
+func pluginCM(name, action string, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: veleroNS, Name: name, Labels: map[string]string{
+			labelPluginConfig: "", action: pluginKindRIA,
+		}},
+		Data: data,
+	}
+}
+
+// restoreCM is a per-restore ConfigMap.
+func restoreCM(name string, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: veleroNS, Name: name}, Data: data}
+}
+
+func storageClass(name, provisioner string, mode storagev1.VolumeBindingMode, isDefault bool) *storagev1.StorageClass {
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Provisioner: provisioner}
+	if mode != "" {
+		sc.VolumeBindingMode = &mode
+	}
+	if isDefault {
+		sc.Annotations = map[string]string{annDefaultStorageClass: "true"}
+	}
+	return sc
+}
+
+func node(name, zone string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelTopologyZone: zone}}}
+}
+
+// item converts a typed object (with TypeMeta set) to the unstructured form
+// Velero hands to actions.
+func item(t testing.TB, obj runtime.Object) *unstructured.Unstructured {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: m}
+}
+
+type executor interface {
+	Execute(*velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error)
+}
+
+func run(t testing.TB, a executor, it *unstructured.Unstructured, r *velerov1.Restore) (*unstructured.Unstructured, error) {
+	t.Helper()
+	out, err := a.Execute(&velero.RestoreItemActionExecuteInput{Item: it, ItemFromBackup: it.DeepCopy(), Restore: r})
+	if err != nil {
+		return nil, err
+	}
+	return out.UpdatedItem.(*unstructured.Unstructured), nil
+}
+
+// fromItem converts an action's output back to a typed object.
+func fromItem(t testing.TB, u *unstructured.Unstructured, into any) {
+	t.Helper()
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertSame(t testing.TB, want, got *unstructured.Unstructured) {
+	t.Helper()
+	if !equality.Semantic.DeepEqual(want.Object, got.Object) {
+		t.Errorf("item changed:\nwant %v\ngot  %v", want.Object, got.Object)
+	}
+}
+
+func assertErrContains(t testing.TB, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want error containing %q, got nil", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func qty(s string) resource.Quantity { return resource.MustParse(s) }
+
+var (
+	pvcType = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
+	pvType  = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"}
+	stsType = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"}
+)
+
+func pvc(name string, class *string, size string, ann map[string]string, modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
+	if len(modes) == 0 {
+		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	}
+	p := &corev1.PersistentVolumeClaim{
+		TypeMeta:   pvcType,
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, Annotations: ann},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			StorageClassName: class,
+			AccessModes:      modes,
+		},
+	}
+	if size != "" {
+		p.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: qty(size)}
+	}
+	return p
+}
+
+func csiPV(name, driver, size, class string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		TypeMeta:   pvType,
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:         corev1.ResourceList{corev1.ResourceStorage: qty(size)},
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: class,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{
+				CSI: &corev1.CSIPersistentVolumeSource{Driver: driver, VolumeHandle: "vol-1"},
+			},
+		},
+	}
+}
+
+func flexPV(name, size string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		TypeMeta:   pvType,
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:    corev1.ResourceList{corev1.ResourceStorage: qty(size)},
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{
+				FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: DiskFlexDriver, FSType: "ext4",
+					Options: map[string]string{"volumeId": "d-flex1"}},
+			},
+		},
+	}
+}
+
+func statefulSet(templates ...corev1.PersistentVolumeClaim) *stsObj {
+	s := &stsObj{}
+	s.TypeMeta = stsType
+	s.ObjectMeta = metav1.ObjectMeta{Namespace: "app", Name: "web"}
+	s.Spec.VolumeClaimTemplates = templates
+	return s
+}
+
+func template(name string, class *string, size string, modes ...corev1.PersistentVolumeAccessMode) corev1.PersistentVolumeClaim {
+	p := pvc(name, class, size, nil, modes...)
+	p.TypeMeta = metav1.TypeMeta{}
+	p.Namespace = ""
+	return *p
+}

@@ -1,0 +1,59 @@
+// Package restoreactions holds the RestoreItemActions (Velero v2 interface)
+// that adapt restored applications to the target cluster: image registries,
+// StorageClasses, disk sizes, FlexVolume disks and reused load balancers.
+//
+// Each action reads its settings from two ConfigMaps in the Velero namespace:
+// a cluster-wide one labelled velero.io/plugin-config and
+// alibabacloud.com/<action>: RestoreItemAction (Velero's convention), and an
+// optional per-restore one named by the Restore's label
+// alibabacloud.com/restore-config. A key set in the per-restore ConfigMap
+// replaces the same key of the cluster-wide one.
+package restoreactions
+
+// Plugin names, as registered with Velero.
+const (
+	NameImageRegistryMapping = "alibabacloud.com/image-registry-mapping"
+	NameDiskMinimumSize      = "alibabacloud.com/disk-minimum-size"
+	NameSLBListeners         = "alibabacloud.com/slb-listeners"
+	NameStorageClassMapping  = "alibabacloud.com/storage-class-mapping"
+	NameFlexVolumeToCSI      = "alibabacloud.com/flexvolume-to-csi"
+)
+
+// Setting keys. Each key belongs to one action; only that action's
+// cluster-wide ConfigMap may set it, while the per-restore ConfigMap may set
+// any of them.
+const (
+	KeyImageRegistryMapping       = "imageRegistryMapping"
+	KeyDiskMinimumSize            = "diskMinimumSize"
+	KeyAdjustLoadBalancerServices = "adjustLoadBalancerServices"
+	KeyStorageClassMapping        = "storageClassMapping"
+	KeyFlexVolumeToCSI            = "flexVolumeToCSI"
+)
+
+// keyOwner maps each setting key to the action whose cluster-wide ConfigMap
+// provides its default.
+var keyOwner = map[string]string{
+	KeyImageRegistryMapping:       NameImageRegistryMapping,
+	KeyDiskMinimumSize:            NameDiskMinimumSize,
+	KeyAdjustLoadBalancerServices: NameSLBListeners,
+	KeyStorageClassMapping:        NameStorageClassMapping,
+	KeyFlexVolumeToCSI:            NameFlexVolumeToCSI,
+}
+
+// Labels and well-known names.
+const (
+	// LabelRestoreConfig on a Restore names its per-restore ConfigMap.
+	LabelRestoreConfig = "alibabacloud.com/restore-config"
+	labelPluginConfig  = "velero.io/plugin-config"
+	pluginKindRIA      = "RestoreItemAction"
+
+	DiskCSIDriver  = "diskplugin.csi.alibabacloud.com"
+	NASCSIDriver   = "nasplugin.csi.alibabacloud.com"
+	DiskFlexDriver = "alicloud/disk"
+	DiskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
+
+	annBetaStorageProvisioner = "volume.beta.kubernetes.io/storage-provisioner"
+	annStorageProvisioner     = "volume.kubernetes.io/storage-provisioner"
+	annDefaultStorageClass    = "storageclass.kubernetes.io/is-default-class"
+	annBetaDefaultClass       = "storageclass.beta.kubernetes.io/is-default-class"
+)

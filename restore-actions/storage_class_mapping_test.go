@@ -1,0 +1,155 @@
+package restoreactions
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func TestStorageClassMapping(t *testing.T) {
+	const mapping = `
+old-disk: alicloud-disk-topology-alltype
+old-nas: alibabacloud-cnfs-nas
+to-immediate: alicloud-disk-immediate
+to-missing: not-here
+to-ebs: gp3
+`
+	cluster := []runtime.Object{
+		storageClass("alicloud-disk-topology-alltype", DiskCSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
+		storageClass("alicloud-disk-immediate", DiskCSIDriver, storagev1.VolumeBindingImmediate, false),
+		storageClass("alibabacloud-cnfs-nas", NASCSIDriver, storagev1.VolumeBindingImmediate, false),
+		storageClass("gp3", "ebs.csi.aws.com", "", false),
+		pluginCM("scm", NameStorageClassMapping, map[string]string{KeyStorageClassMapping: mapping}),
+	}
+	oneZone := []runtime.Object{node("n1", "cn-hangzhou-h"), node("n2", "cn-hangzhou-h")}
+	twoZones := []runtime.Object{node("n1", "cn-hangzhou-h"), node("n2", "cn-hangzhou-i")}
+	rwx := corev1.ReadWriteMany
+	rox := corev1.ReadOnlyMany
+
+	tests := []struct {
+		name      string
+		nodes     []runtime.Object
+		extra     []runtime.Object
+		item      runtime.Object
+		wantClass string // "" = item unchanged
+		wantSize  string
+		check     func(t *testing.T, out runtime.Object)
+		wantErr   []string
+		maxCalls  int
+	}{
+		{name: "PVC of unmapped class untouched", item: pvc("c", ptr("old-nas-x"), "1Gi", nil), maxCalls: 1},
+		{name: "PVC mapped to disk class and raised",
+			item:      pvc("c", ptr("old-disk"), "10Gi", map[string]string{annStorageProvisioner: "old.provisioner", annBetaStorageProvisioner: "old.provisioner"}),
+			wantClass: "alicloud-disk-topology-alltype", wantSize: "20Gi",
+			check: func(t *testing.T, out runtime.Object) {
+				p := out.(*corev1.PersistentVolumeClaim)
+				for _, k := range []string{annStorageProvisioner, annBetaStorageProvisioner} {
+					if p.Annotations[k] != DiskCSIDriver {
+						t.Errorf("annotation %s = %q, want %s", k, p.Annotations[k], DiskCSIDriver)
+					}
+				}
+			},
+			maxCalls: 2},
+		{name: "RWX PVC to NAS class keeps size", item: pvc("c", ptr("old-nas"), "1Gi", nil, rwx),
+			wantClass: "alibabacloud-cnfs-nas", wantSize: "1Gi", maxCalls: 2},
+		{name: "disk Immediate class in one-zone cluster allowed", nodes: oneZone, item: pvc("c", ptr("to-immediate"), "30Gi", nil),
+			wantClass: "alicloud-disk-immediate", wantSize: "30Gi", maxCalls: 3},
+		{name: "PVC without class untouched, no API call", item: pvc("c", nil, "1Gi", nil), maxCalls: 0},
+		{name: "PVC with empty class untouched, no API call", item: pvc("c", ptr(""), "1Gi", nil), maxCalls: 0},
+		{name: "missing target class", item: pvc("c", ptr("to-missing"), "1Gi", nil),
+			wantErr: []string{"PVC app/c", "storageclass not-here not exists"}},
+		{name: "target provisioner not disk or NAS", item: pvc("c", ptr("to-ebs"), "1Gi", nil),
+			wantErr: []string{"PVC app/c", "only support convert to storageclass with CSI diskplugin or nasplugin provisioner", "ebs.csi.aws.com"}},
+		{name: "disk Immediate class in multi-zone cluster", nodes: twoZones, item: pvc("c", ptr("to-immediate"), "30Gi", nil),
+			wantErr: []string{"PVC app/c", "current cluster is multi-zoned", "alicloud-disk-immediate", "WaitForFirstConsumer"}},
+		{name: "RWX claim onto disk class", item: pvc("c", ptr("old-disk"), "30Gi", nil, rwx),
+			wantErr: []string{"accessMode of PVC app/c is ReadWriteMany"}},
+		{name: "ROX claim onto disk class", item: pvc("c", ptr("old-disk"), "30Gi", nil, rox),
+			wantErr: []string{"accessMode of PVC app/c is ReadOnlyMany"}},
+		{name: "malformed mapping", extra: []runtime.Object{restoreCM("mig", map[string]string{KeyStorageClassMapping: "- a"})},
+			item: pvc("c", ptr("old-disk"), "30Gi", nil), wantErr: []string{"ConfigMap velero/mig", KeyStorageClassMapping, "YAML map"}},
+		{name: "disk PV mapped and raised", item: csiPV("pv", DiskCSIDriver, "10Gi", "old-disk"),
+			wantClass: "alicloud-disk-topology-alltype", wantSize: "20Gi", maxCalls: 2},
+		{name: "FlexVolume disk PV mapped to CSI disk class", item: func() runtime.Object {
+			p := flexPV("pv", "30Gi")
+			p.Spec.StorageClassName = "old-disk"
+			return p
+		}(), wantClass: "alicloud-disk-topology-alltype", wantSize: "30Gi", maxCalls: 2},
+		{name: "NAS PV cannot become a disk class", item: csiPV("pv", NASCSIDriver, "10Gi", "old-disk"),
+			wantErr: []string{"PV pv", NASCSIDriver, "file-system backup or data mover"}},
+		{name: "PV without class untouched, no API call", item: csiPV("pv", DiskCSIDriver, "1Gi", ""), maxCalls: 0},
+		{name: "PV of unmapped class untouched", item: csiPV("pv", DiskCSIDriver, "1Gi", "other"), maxCalls: 1},
+		{name: "StatefulSet templates mapped",
+			item: statefulSet(
+				template("data", ptr("old-disk"), "10Gi"),
+				template("shared", ptr("old-nas"), "1Gi", rwx),
+				template("keep", ptr("unmapped"), "1Gi"),
+				template("nil", nil, "1Gi"),
+			),
+			check: func(t *testing.T, out runtime.Object) {
+				s := out.(*appsv1.StatefulSet)
+				want := []struct{ class, size string }{
+					{"alicloud-disk-topology-alltype", "20Gi"}, {"alibabacloud-cnfs-nas", "1Gi"}, {"unmapped", "1Gi"}, {"", "1Gi"},
+				}
+				for i, w := range want {
+					tpl := s.Spec.VolumeClaimTemplates[i]
+					class := ""
+					if tpl.Spec.StorageClassName != nil {
+						class = *tpl.Spec.StorageClassName
+					}
+					q := tpl.Spec.Resources.Requests[corev1.ResourceStorage]
+					if class != w.class || q.String() != w.size {
+						t.Errorf("template %s = %s/%s, want %s/%s", tpl.Name, class, q.String(), w.class, w.size)
+					}
+				}
+			},
+			maxCalls: 2},
+		{name: "StatefulSet RWX template onto disk class", item: statefulSet(template("data", ptr("old-disk"), "10Gi", rwx)),
+			wantErr: []string{"StatefulSet app/web volumeClaimTemplate data", "accessMode", "ReadWriteMany"}},
+		{name: "StatefulSet without mapped templates untouched", item: statefulSet(template("keep", ptr("unmapped"), "1Gi")), maxCalls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := append(append(append([]runtime.Object{}, cluster...), tc.nodes...), tc.extra...)
+			env, client := newTestEnv(objs...)
+			a := &StorageClassMappingAction{base{log: testLog(), env: env}}
+			in := item(t, tc.item)
+			r := testRestore("r1", "")
+			if tc.extra != nil {
+				r = testRestore("r1", "mig")
+			}
+			out, err := run(t, a, in.DeepCopy(), r)
+			if tc.wantErr != nil {
+				assertErrContains(t, err, tc.wantErr...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantClass == "" && tc.check == nil {
+				assertSame(t, in, out)
+			}
+			if tc.wantClass != "" {
+				class, _, _ := unstructured.NestedString(out.Object, "spec", "storageClassName")
+				if class != tc.wantClass {
+					t.Errorf("class = %q, want %q", class, tc.wantClass)
+				}
+				if got := sizesOf(t, out); got != tc.wantSize {
+					t.Errorf("size = %s, want %s", got, tc.wantSize)
+				}
+			}
+			if tc.check != nil {
+				typed := tc.item.DeepCopyObject()
+				fromItem(t, out, typed)
+				tc.check(t, typed)
+			}
+			if n := len(client.Actions()); n > tc.maxCalls {
+				t.Errorf("%d API calls, want at most %d: %v", n, tc.maxCalls, client.Actions())
+			}
+		})
+	}
+}
