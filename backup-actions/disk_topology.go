@@ -110,7 +110,7 @@ func (a *DiskTopologyAction) Execute(item runtime.Unstructured, backup *velerov1
 	out = out.DeepCopy()
 	out.SetLabels(labels)
 	out.SetAnnotations(ann)
-	a.log.WithFields(logrus.Fields{"action": NameDiskTopology, "persistentVolume": pv.Name}).
+	a.log.WithFields(logrus.Fields{"action": NameDiskTopology, "kind": "PersistentVolume", "name": pv.Name}).
 		Infof("recording disk zone %q, region %q, category %q", facts.zone, facts.region, facts.category)
 	return out, nil, "", nil, nil
 }

@@ -1,7 +1,6 @@
 package objectstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,8 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 	emuoss "github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/oss"
@@ -47,8 +43,7 @@ type env struct {
 	auth   *auth.Store
 	faults *fault.Injector
 	skew   atomic.Int64 // added to the emulator's clock, in nanoseconds
-	logs   *bytes.Buffer
-	logMu  sync.Mutex
+	logs   *testutil.Log
 }
 
 func newEnv(t testing.TB, buckets ...string) *env {
@@ -57,7 +52,7 @@ func newEnv(t testing.TB, buckets ...string) *env {
 		buckets = []string{testBucket}
 	}
 	e := &env{t: t, auth: auth.NewStore(auth.Credential{AccessKeyID: testKeyID, AccessKeySecret: testSecret}),
-		faults: fault.New(fault.Config{Seed: 1}), logs: &bytes.Buffer{}}
+		faults: fault.New(fault.Config{Seed: 1}), logs: &testutil.Log{}}
 	emu, err := emuoss.New(emuoss.Config{
 		Auth: e.auth, DataDir: t.TempDir(), Buckets: buckets, Region: testRegion, Faults: e.faults,
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
@@ -69,36 +64,6 @@ func newEnv(t testing.TB, buckets ...string) *env {
 	e.srv = httptest.NewServer(emu)
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-// credentialsFile writes a credentials file in the upstream plugin's dotenv
-// format, as Velero mounts it from the BSL's credential secret.
-func credentialsFile(t testing.TB, id, secret, token string) string {
-	t.Helper()
-	content := "ALIBABA_CLOUD_ACCESS_KEY_ID=" + id + "\nALIBABA_CLOUD_ACCESS_KEY_SECRET=" + secret + "\n"
-	if token != "" {
-		content += "ALIBABA_CLOUD_SECURITY_TOKEN=" + token + "\n"
-	}
-	p := filepath.Join(t.TempDir(), "cloud")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// logWriter lets concurrent goroutines log into env.logs.
-type logWriter struct{ e *env }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.e.logMu.Lock()
-	defer w.e.logMu.Unlock()
-	return w.e.logs.Write(p)
-}
-
-func (e *env) logText() string {
-	e.logMu.Lock()
-	defer e.logMu.Unlock()
-	return e.logs.String()
 }
 
 // store returns an initialised ObjectStore talking to the emulator with the
@@ -117,15 +82,12 @@ func (e *env) tryStore(kv ...string) (*ObjectStore, error) {
 		"region":          testRegion,
 		"endpoint":        e.srv.URL,
 		"bucket":          testBucket,
-		"credentialsFile": credentialsFile(e.t, testKeyID, testSecret, ""),
+		"credentialsFile": testutil.CredentialsFile(e.t, testKeyID, testSecret, ""),
 	}
 	for i := 0; i < len(kv); i += 2 {
 		cfg[kv[i]] = kv[i+1]
 	}
-	log := logrus.New()
-	log.SetOutput(logWriter{e})
-	log.SetLevel(logrus.DebugLevel)
-	o := NewObjectStore(log)
+	o := NewObjectStore(e.logs.Logger())
 	o.policy = retryPolicy{attempts: 10, base: time.Millisecond, max: 20 * time.Millisecond}
 	if err := o.Init(cfg); err != nil {
 		return nil, err
@@ -290,7 +252,7 @@ type tlsEnv struct {
 func newEnvTLS(t *testing.T) *tlsEnv {
 	t.Helper()
 	e := &env{t: t, auth: auth.NewStore(auth.Credential{AccessKeyID: testKeyID, AccessKeySecret: testSecret}),
-		logs: &bytes.Buffer{}}
+		logs: &testutil.Log{}}
 	emu, err := emuoss.New(emuoss.Config{
 		Auth: e.auth, DataDir: t.TempDir(), Buckets: []string{testBucket}, Region: testRegion,
 		Domain: "oss-" + testRegion + ".aliyuncs.com",

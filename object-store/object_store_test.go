@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 )
@@ -294,7 +295,7 @@ func TestCRCMismatch(t *testing.T) {
 		if got, _ := e.emu.ReadObject(testBucket, "part-corrupt"); !bytes.Equal(got, data) {
 			t.Error("stored object differs from the data sent")
 		}
-		if !strings.Contains(e.logText(), "CRC64 mismatch") {
+		if !strings.Contains(e.logs.String(), "CRC64 mismatch") {
 			t.Error("the retried CRC mismatch was not logged")
 		}
 	})
@@ -420,7 +421,7 @@ func TestPermanentErrors(t *testing.T) {
 		{
 			name: "wrong secret",
 			setup: func(e *env) *ObjectStore {
-				return e.store("credentialsFile", credentialsFile(e.t, testKeyID, "WrongSecretValue000111222333", ""))
+				return e.store("credentialsFile", testutil.CredentialsFile(e.t, testKeyID, "WrongSecretValue000111222333", ""))
 			},
 			op:   func(o *ObjectStore) error { return o.PutObject(testBucket, "k", bytes.NewReader([]byte("x"))) },
 			want: []string{"SignatureDoesNotMatch", "HTTP 403", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", `object "k" in bucket "velero-backups"`},
@@ -428,7 +429,7 @@ func TestPermanentErrors(t *testing.T) {
 		{
 			name: "unknown key id",
 			setup: func(e *env) *ObjectStore {
-				return e.store("credentialsFile", credentialsFile(e.t, "LTAIunknown", testSecret, ""))
+				return e.store("credentialsFile", testutil.CredentialsFile(e.t, "LTAIunknown", testSecret, ""))
 			},
 			op:   func(o *ObjectStore) error { _, err := o.ListObjects(testBucket, ""); return err },
 			want: []string{"InvalidAccessKeyId", "ALIBABA_CLOUD_ACCESS_KEY_ID"},
@@ -464,7 +465,7 @@ func TestPermanentErrors(t *testing.T) {
 			name: "expired STS token",
 			setup: func(e *env) *ObjectStore {
 				e.auth.Add(auth.Credential{AccessKeyID: "STS.key", AccessKeySecret: "StsSecret000111", SecurityToken: "tok-abc-123", Expiration: time.Now().Add(-time.Minute)})
-				return e.store("credentialsFile", credentialsFile(e.t, "STS.key", "StsSecret000111", "tok-abc-123"))
+				return e.store("credentialsFile", testutil.CredentialsFile(e.t, "STS.key", "StsSecret000111", "tok-abc-123"))
 			},
 			op:   func(o *ObjectStore) error { _, err := o.ListCommonPrefixes(testBucket, "", "/"); return err },
 			want: []string{"SecurityTokenExpired", "STS token"},
@@ -489,7 +490,7 @@ func TestPermanentErrors(t *testing.T) {
 				t.Errorf("%d requests sent; a permanent error must not be retried", n)
 			}
 			for _, secret := range []string{testSecret, "WrongSecretValue000111222333", "StsSecret000111", "tok-abc-123"} {
-				if strings.Contains(err.Error(), secret) || strings.Contains(e.logText(), secret) {
+				if strings.Contains(err.Error(), secret) || strings.Contains(e.logs.String(), secret) {
 					t.Errorf("a secret appears in the error or the log")
 				}
 			}
@@ -502,7 +503,7 @@ func TestTwoStoresWithDifferentCredentials(t *testing.T) {
 	e := newEnv(t, "bucket-a", "bucket-b")
 	e.auth.Add(auth.Credential{AccessKeyID: "STS.second", AccessKeySecret: "SecondSecret999", SecurityToken: "second-token-xyz", Expiration: time.Now().Add(time.Hour)})
 	a := e.store("bucket", "bucket-a")
-	b := e.store("bucket", "bucket-b", "credentialsFile", credentialsFile(t, "STS.second", "SecondSecret999", "second-token-xyz"))
+	b := e.store("bucket", "bucket-b", "credentialsFile", testutil.CredentialsFile(t, "STS.second", "SecondSecret999", "second-token-xyz"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := 0; i < 10; i++ {
@@ -630,9 +631,9 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}
-	good := e.store("credentialsFile", credentialsFile(t, "STS.leaktest", stsSecret, stsToken), "partSize", "100Ki")
-	bad := e.store("credentialsFile", credentialsFile(t, "STS.leaktest", testSecret, stsToken))
-	wrongToken := e.store("credentialsFile", credentialsFile(t, "STS.leaktest", stsSecret, "WrongTokenMustNotLeak"))
+	good := e.store("credentialsFile", testutil.CredentialsFile(t, "STS.leaktest", stsSecret, stsToken), "partSize", "100Ki")
+	bad := e.store("credentialsFile", testutil.CredentialsFile(t, "STS.leaktest", testSecret, stsToken))
+	wrongToken := e.store("credentialsFile", testutil.CredentialsFile(t, "STS.leaktest", stsSecret, "WrongTokenMustNotLeak"))
 
 	e.faults.Set(fault.Config{ErrorRate: 0.3, ResetRate: 0.1, Seed: 7})
 	collect(good.PutObject(testBucket, "a", streamOnly{bytes.NewReader(randomBytes(300<<10, 12))}))
@@ -663,7 +664,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		t.Fatal("signed URL has no signature to look for")
 	}
 	secrets := []string{testSecret, stsSecret, stsToken, "WrongTokenMustNotLeak", sigParam}
-	text := e.logText()
+	text := e.logs.String()
 	for _, err := range errs {
 		text += "\n" + err.Error() + fmt.Sprintf("%+v %#v", err, err)
 	}

@@ -46,7 +46,7 @@ func (o *ObjectStore) withRetry(op, bucket, key string, fn func() error) error {
 		}
 		wait := o.policy.backoff(n)
 		o.log.WithFields(map[string]any{
-			"op": op, "bucket": bucket, "key": key, "attempt": n, "backoff": wait.String(),
+			"operation": op, "bucket": bucket, "key": key, "attempt": n, "backoff": wait.String(),
 		}).WithError(errors.New(scrub(err.Error()))).Info("transient OSS error, retrying")
 		time.Sleep(wait)
 	}

@@ -43,6 +43,35 @@ func (b base) itemLog(name string, obj *unstructured.Unstructured) logrus.FieldL
 	})
 }
 
+// volumeItems is what the actions on claims and volumes apply to: PVs, PVCs
+// and the volumeClaimTemplates of StatefulSets.
+func volumeItems() velero.ResourceSelector {
+	return velero.ResourceSelector{
+		IncludedResources: []string{"persistentvolumeclaims", "persistentvolumes", "statefulsets.apps"},
+	}
+}
+
+// volumeAction is an action on the items of volumeItems, one method a kind.
+type volumeAction interface {
+	executePV(context.Context, *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error)
+	executePVC(context.Context, *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error)
+	executeStatefulSet(context.Context, *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error)
+}
+
+// executeVolumeItem hands the item to a's method for its kind.
+func executeVolumeItem(a volumeAction, input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
+	ctx := context.TODO()
+	switch kindOf(input) {
+	case "PersistentVolume":
+		return a.executePV(ctx, input)
+	case "PersistentVolumeClaim":
+		return a.executePVC(ctx, input)
+	case "StatefulSet":
+		return a.executeStatefulSet(ctx, input)
+	}
+	return unchanged(input), nil
+}
+
 func unchanged(input *velero.RestoreItemActionExecuteInput) *velero.RestoreItemActionExecuteOutput {
 	return velero.NewRestoreItemActionExecuteOutput(input.Item)
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
-	veleroclient "github.com/vmware-tanzu/velero/pkg/client"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // maxCachedRestores bounds the per-restore cache. Velero starts plugin
@@ -31,10 +31,9 @@ const maxCachedRestores = 8
 // to do never needs a cluster.
 type Env struct {
 	Namespace string
-	newClient func() (kubernetes.Interface, error)
+	client    func() (kubernetes.Interface, error) // made on first use; kube.Client caches it
 
 	mu       sync.Mutex
-	client   kubernetes.Interface
 	restores map[types.UID]*restoreState
 	order    []types.UID
 }
@@ -43,7 +42,7 @@ type Env struct {
 func NewEnv(client kubernetes.Interface, namespace string) *Env {
 	return &Env{
 		Namespace: namespace,
-		newClient: func() (kubernetes.Interface, error) { return client, nil },
+		client:    func() (kubernetes.Interface, error) { return client, nil },
 		restores:  map[types.UID]*restoreState{},
 	}
 }
@@ -53,35 +52,17 @@ var (
 	defaultEnv     *Env
 )
 
-// DefaultEnv returns the process-wide Env. It reaches the API server the way
-// Velero's own actions do: through Velero's client factory, which tries
-// --kubeconfig, $KUBECONFIG and the in-cluster config, and takes the Velero
-// namespace from $VELERO_NAMESPACE (the plugin process inherits the server's
-// environment).
+// DefaultEnv returns the process-wide Env, over the process's shared client
+// (internal/kube).
 func DefaultEnv() *Env {
 	defaultEnvOnce.Do(func() {
-		f := veleroclient.NewFactory("velero-plugin-for-alibabacloud", veleroclient.VeleroConfig{})
 		defaultEnv = &Env{
-			Namespace: f.Namespace(),
-			newClient: f.KubeClient,
+			Namespace: kube.Namespace(),
+			client:    kube.Client,
 			restores:  map[types.UID]*restoreState{},
 		}
 	})
 	return defaultEnv
-}
-
-func (e *Env) kube() (kubernetes.Interface, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.client != nil {
-		return e.client, nil
-	}
-	c, err := e.newClient()
-	if err != nil {
-		return nil, fmt.Errorf("creating Kubernetes client: %w", err)
-	}
-	e.client = c
-	return c, nil
 }
 
 // forRestore returns the cache of one restore, keyed by the Restore's UID.
@@ -155,7 +136,7 @@ func (s *restoreState) loadPerRestoreLocked(ctx context.Context) error {
 	if s.perRestoreRead || s.configName == "" {
 		return nil
 	}
-	c, err := s.env.kube()
+	c, err := s.env.client()
 	if err != nil {
 		return err
 	}
@@ -179,7 +160,7 @@ func (s *restoreState) loadPerRestoreLocked(ctx context.Context) error {
 // ConfigMaps are listed once per restore and shared by every action.
 func (s *restoreState) clusterWideLocked(ctx context.Context, action string) (*corev1.ConfigMap, error) {
 	if !s.pluginLoaded {
-		c, err := s.env.kube()
+		c, err := s.env.client()
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +221,7 @@ func (s *restoreState) loadClassesLocked(ctx context.Context) error {
 	if s.classes != nil {
 		return nil
 	}
-	c, err := s.env.kube()
+	c, err := s.env.client()
 	if err != nil {
 		return err
 	}
@@ -281,7 +262,7 @@ func (s *restoreState) nodeZones(ctx context.Context) (map[string]bool, error) {
 	if s.zones != nil {
 		return s.zones, nil
 	}
-	c, err := s.env.kube()
+	c, err := s.env.client()
 	if err != nil {
 		return nil, err
 	}
@@ -291,19 +272,12 @@ func (s *restoreState) nodeZones(ctx context.Context) (map[string]bool, error) {
 	}
 	zones := map[string]bool{}
 	for _, n := range list.Items {
-		if z := zoneFromLabels(n.Labels); z != "" {
+		if z := kube.Zone(n.Labels); z != "" {
 			zones[z] = true
 		}
 	}
 	s.zones = zones
 	return zones, nil
-}
-
-func zoneFromLabels(l map[string]string) string {
-	if z := l[corev1.LabelTopologyZone]; z != "" {
-		return z
-	}
-	return l[corev1.LabelFailureDomainBetaZone]
 }
 
 func cmKind(cm *corev1.ConfigMap) string {

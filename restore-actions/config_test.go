@@ -88,7 +88,7 @@ func TestLookup(t *testing.T) {
 func TestLookupRetriesAfterError(t *testing.T) {
 	calls := 0
 	_, client := newTestEnv(restoreCM("mig", map[string]string{KeyDiskMinimumSize: "30Gi"}))
-	env := &Env{Namespace: veleroNS, newClient: func() (kubernetes.Interface, error) {
+	env := &Env{Namespace: veleroNS, client: func() (kubernetes.Interface, error) {
 		calls++
 		if calls == 1 {
 			return nil, fmt.Errorf("no kubeconfig")

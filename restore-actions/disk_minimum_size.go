@@ -24,22 +24,11 @@ func NewDiskMinimumSizeAction(log logrus.FieldLogger) (any, error) {
 func (a *DiskMinimumSizeAction) Name() string { return NameDiskMinimumSize }
 
 func (a *DiskMinimumSizeAction) AppliesTo() (velero.ResourceSelector, error) {
-	return velero.ResourceSelector{
-		IncludedResources: []string{"persistentvolumeclaims", "persistentvolumes", "statefulsets.apps"},
-	}, nil
+	return volumeItems(), nil
 }
 
 func (a *DiskMinimumSizeAction) Execute(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
-	ctx := context.TODO()
-	switch kindOf(input) {
-	case "PersistentVolume":
-		return a.executePV(ctx, input)
-	case "PersistentVolumeClaim":
-		return a.executePVC(ctx, input)
-	case "StatefulSet":
-		return a.executeStatefulSet(ctx, input)
-	}
-	return unchanged(input), nil
+	return executeVolumeItem(a, input)
 }
 
 func (a *DiskMinimumSizeAction) executePV(ctx context.Context, input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {

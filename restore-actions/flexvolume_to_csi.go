@@ -8,6 +8,8 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // FlexVolumeToCSIAction restores an alicloud/disk FlexVolume PV as a CSI disk
@@ -101,7 +103,7 @@ func (a *FlexVolumeToCSIAction) executePVC(input *velero.RestoreItemActionExecut
 // pvZone returns the disk's zone: the zone labels first, then any zone
 // requirement of the node affinity.
 func pvZone(pv *corev1.PersistentVolume) string {
-	if z := zoneFromLabels(pv.Labels); z != "" {
+	if z := kube.Zone(pv.Labels); z != "" {
 		return z
 	}
 	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {

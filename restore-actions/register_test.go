@@ -53,7 +53,7 @@ func TestInitializers(t *testing.T) {
 // client is made only when an action needs to read the cluster.
 func TestNothingToDoNeedsNoCluster(t *testing.T) {
 	env := &Env{Namespace: veleroNS, restores: map[types.UID]*restoreState{},
-		newClient: func() (kubernetes.Interface, error) { return nil, fmt.Errorf("no cluster") }}
+		client: func() (kubernetes.Interface, error) { return nil, fmt.Errorf("no cluster") }}
 	b := base{log: testLog(), env: env}
 	ebs := csiPV("pv", "ebs.csi.aws.com", "1Gi", "")
 	cases := []struct {

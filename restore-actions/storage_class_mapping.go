@@ -29,22 +29,11 @@ func NewStorageClassMappingAction(log logrus.FieldLogger) (any, error) {
 func (a *StorageClassMappingAction) Name() string { return NameStorageClassMapping }
 
 func (a *StorageClassMappingAction) AppliesTo() (velero.ResourceSelector, error) {
-	return velero.ResourceSelector{
-		IncludedResources: []string{"persistentvolumeclaims", "persistentvolumes", "statefulsets.apps"},
-	}, nil
+	return volumeItems(), nil
 }
 
 func (a *StorageClassMappingAction) Execute(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
-	ctx := context.TODO()
-	switch kindOf(input) {
-	case "PersistentVolume":
-		return a.executePV(ctx, input)
-	case "PersistentVolumeClaim":
-		return a.executePVC(ctx, input)
-	case "StatefulSet":
-		return a.executeStatefulSet(ctx, input)
-	}
-	return unchanged(input), nil
+	return executeVolumeItem(a, input)
 }
 
 // target is a validated conversion.

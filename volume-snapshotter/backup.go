@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,12 +73,12 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 		return "", err
 	}
 	region := v.cfg.region
-	log := v.log.WithFields(map[string]any{"volumeID": volumeID, "backup": tags[tagVeleroBackup]})
+	backup := tags[tagVeleroBackup]
+	log := v.log.WithFields(map[string]any{"volumeID": volumeID, "backup": backup})
 	d, err := v.describeDisk(region, volumeID)
 	if err != nil {
 		return "", fmt.Errorf("snapshotting disk %s: %w", volumeID, err)
 	}
-	backup := tags[tagVeleroBackup]
 	req := &ecs.CreateSnapshotRequest{
 		DiskId:        tea.String(volumeID),
 		SnapshotName:  tea.String(ecsName("velero-", backup)),
@@ -180,12 +181,12 @@ func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[stri
 		{tagSourcePL, tea.StringValue(d.PerformanceLevel)},
 		{tagSourceSize, strconv.Itoa(int(tea.Int32Value(d.Size)))},
 	}
-	var groups [][]tag
-	groups = append(groups, record)
-	groups = append(groups, []tag{{tagVeleroBackup, velero[tagVeleroBackup]}, {tagVeleroPV, velero[tagVeleroPV]}})
-	groups = append(groups, sortedTags(velero, tagVeleroBackup, tagVeleroPV))
-	groups = append(groups, sortedTags(diskTags(d)))
-	return mergeTags(groups, log)
+	return mergeTags([][]tag{
+		record,
+		{{tagVeleroBackup, velero[tagVeleroBackup]}, {tagVeleroPV, velero[tagVeleroPV]}},
+		sortedTags(velero, tagVeleroBackup, tagVeleroPV),
+		sortedTags(diskTags(d)),
+	}, log)
 }
 
 type tag struct{ key, value string }
@@ -193,7 +194,7 @@ type tag struct{ key, value string }
 func sortedTags(m map[string]string, skip ...string) []tag {
 	out := make([]tag, 0, len(m))
 	for k, val := range m {
-		if !contains(skip, k) {
+		if !slices.Contains(skip, k) {
 			out = append(out, tag{k, val})
 		}
 	}
@@ -277,13 +278,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

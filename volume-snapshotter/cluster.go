@@ -3,7 +3,6 @@ package volumesnapshotter
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"time"
 
@@ -12,7 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // The cluster API is read for two things Velero does not pass to a
@@ -20,9 +20,6 @@ import (
 // cluster's nodes (restore zone of last resort).
 
 var backupsResource = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
-
-// Node labels that name a node's zone, newest first.
-var nodeZoneLabels = []string{"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
 
 const clusterCallTimeout = 30 * time.Second
 
@@ -33,28 +30,18 @@ type kubeCluster struct {
 	namespace string // Velero's namespace, where Backups live
 }
 
-// newKubeCluster uses $KUBECONFIG when set, else the in-cluster config the
-// Velero server pod provides. Plugins inherit the server's environment,
-// VELERO_NAMESPACE included.
+// newKubeCluster reaches the cluster through the process's shared clients
+// (internal/kube).
 func newKubeCluster() (*kubeCluster, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	dyn, err := kube.Dynamic()
 	if err != nil {
-		return nil, fmt.Errorf("loading the Kubernetes client config (in-cluster or $KUBECONFIG): %w", err)
+		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	core, err := kube.Client()
 	if err != nil {
-		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
+		return nil, err
 	}
-	core, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("creating a Kubernetes client: %w", err)
-	}
-	ns := os.Getenv("VELERO_NAMESPACE")
-	if ns == "" {
-		ns = "velero"
-	}
-	return &kubeCluster{dynamic: dyn, core: core, namespace: ns}, nil
+	return &kubeCluster{dynamic: dyn, core: core, namespace: kube.Namespace()}, nil
 }
 
 // backupTTL is spec.ttl of the named Backup; 0 when the Backup has none.
@@ -87,11 +74,8 @@ func (k *kubeCluster) nodeZones() ([]string, error) {
 	}
 	count := map[string]int{}
 	for _, n := range nodes.Items {
-		for _, l := range nodeZoneLabels {
-			if z := n.Labels[l]; z != "" {
-				count[z]++
-				break
-			}
+		if z := kube.Zone(n.Labels); z != "" {
+			count[z]++
 		}
 	}
 	zones := make([]string, 0, len(count))

@@ -2,6 +2,7 @@ package volumesnapshotter
 
 import (
 	"fmt"
+	"slices"
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
@@ -65,7 +66,7 @@ func (v *VolumeSnapshotter) DeleteSnapshot(snapshotID string) error {
 func (v *VolumeSnapshotter) copyRegions(source string) []string {
 	var out []string
 	for _, r := range append([]string{v.cfg.region}, v.cfg.replicaRegions...) {
-		if r != source && !contains(out, r) {
+		if r != source && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}

@@ -142,7 +142,7 @@ func call[T any](v *VolumeSnapshotter, region, action string, fn func(ecsAPI) (T
 			return zero, newAPIError(action, region, err)
 		}
 		d := v.retry.delay(attempt)
-		v.log.WithFields(map[string]any{"action": action, "region": region, "attempt": attempt + 1, "code": errorCode(err)}).
+		v.log.WithFields(map[string]any{"operation": action, "region": region, "attempt": attempt + 1, "code": errorCode(err)}).
 			Debugf("ECS call failed, retrying in %s", d.Round(time.Millisecond))
 		v.sleep(d)
 	}

@@ -1,21 +1,16 @@
 package volumesnapshotter
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	ecsclient "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
-	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +20,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
@@ -42,24 +38,6 @@ const (
 	zoneSA        = "cn-shanghai-a"
 )
 
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testEnv is an ECS emulator with cn-hangzhou (two zones), cn-beijing and
 // cn-shanghai behind a loopback HTTP server, and a credentials file for it.
 type testEnv struct {
@@ -68,7 +46,7 @@ type testEnv struct {
 	url      string
 	faults   *fault.Injector
 	credFile string
-	logs     *syncBuffer
+	logs     *testutil.Log
 	// nodes and backups of the fake cluster each snapshotter reads.
 	nodes   []runtime.Object
 	backups []runtime.Object
@@ -76,7 +54,7 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, mod func(*ecs.Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, faults: fault.New(fault.Config{Seed: 7}), logs: &syncBuffer{}}
+	e := &testEnv{t: t, faults: fault.New(fault.Config{Seed: 7}), logs: &testutil.Log{}}
 	cfg := ecs.Config{
 		Auth: auth.NewStore(auth.Credential{AccessKeyID: testKeyID, AccessKeySecret: testKeySecret}),
 		Regions: []ecs.Region{
@@ -100,11 +78,7 @@ func newTestEnv(t testing.TB, mod func(*ecs.Config)) *testEnv {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
-	e.credFile = filepath.Join(t.TempDir(), "cloud")
-	content := "ALIBABA_CLOUD_ACCESS_KEY_ID=" + testKeyID + "\nALIBABA_CLOUD_ACCESS_KEY_SECRET=" + testKeySecret + "\n"
-	if err := os.WriteFile(e.credFile, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.credFile = testutil.CredentialsFile(t, testKeyID, testKeySecret, "")
 	t.Cleanup(func() {
 		if strings.Contains(e.logs.String(), testKeySecret) {
 			t.Errorf("the access key secret appears in the plugin's log")
@@ -126,10 +100,7 @@ func (e *testEnv) snapshotter(region string, extra map[string]string) *VolumeSna
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	log := logrus.New()
-	log.SetOutput(e.logs)
-	log.SetLevel(logrus.DebugLevel)
-	v := NewVolumeSnapshotter(log)
+	v := NewVolumeSnapshotter(e.logs.Logger())
 	if err := v.Init(cfg); err != nil {
 		e.t.Fatalf("Init(%v): %v", cfg, err)
 	}

@@ -2,6 +2,7 @@ package volumesnapshotter
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/alibabacloud-go/tea/tea"
 	corev1 "k8s.io/api/core/v1"
@@ -148,10 +149,10 @@ func moveToZone(pv *corev1.PersistentVolume, region, zone string) {
 		for j := range term.MatchExpressions {
 			e := &term.MatchExpressions[j]
 			switch {
-			case contains(zoneKeys, e.Key):
+			case slices.Contains(zoneKeys, e.Key):
 				e.Operator, e.Values = corev1.NodeSelectorOpIn, []string{zone}
 				hasZone = true
-			case contains(regionKeys, e.Key):
+			case slices.Contains(regionKeys, e.Key):
 				e.Operator, e.Values = corev1.NodeSelectorOpIn, []string{region}
 			}
 		}

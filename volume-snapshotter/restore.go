@@ -3,6 +3,7 @@ package volumesnapshotter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,7 +168,7 @@ func categoryOrder(wanted string, offered []string) []string {
 	}
 	var out []string
 	for _, c := range append([]string{wanted}, categoryFallback...) {
-		if contains(offered, c) && !contains(out, c) {
+		if slices.Contains(offered, c) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}

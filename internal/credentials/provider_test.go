@@ -1,7 +1,6 @@
 package credentials_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,9 +17,9 @@ import (
 	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
-	"github.com/sirupsen/logrus"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/credentials"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/metadata"
@@ -58,32 +57,6 @@ func startSTS(t *testing.T, lifetime time.Duration, creds ...auth.Credential) *s
 	sts.TrustInProcess(srv)
 	f.endpoint = endpoint
 	return f
-}
-
-// captureLogger returns a debug-level logger writing to a buffer.
-func captureLogger() (*logrus.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	l := logrus.New()
-	l.SetOutput(buf)
-	l.SetLevel(logrus.DebugLevel)
-	return l, buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -273,7 +246,8 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 
 func TestFailedRefreshKeepsValidCredentials(t *testing.T) {
 	f := startSTS(t, 182*time.Second, auth.Credential{AccessKeyID: userID, AccessKeySecret: userSecret})
-	log, buf := captureLogger()
+	buf := &testutil.Log{}
+	log := buf.Logger()
 	p, err := credentials.New(credentials.Options{Getenv: env{}.get, CredentialsFile: writeFile(t, "c", dotenvAssumeRole(userID, userSecret)),
 		STSEndpoint: f.endpoint, Logger: log})
 	if err != nil {
@@ -425,7 +399,8 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	// the caller's security token.
 	f := startSTS(t, 0, auth.Credential{AccessKeyID: userID, AccessKeySecret: userSecret, SecurityToken: userToken})
 	const wrongSecret = "wrongSECRETvalue000000000"
-	log, buf := captureLogger()
+	buf := &testutil.Log{}
+	log := buf.Logger()
 	file := writeFile(t, "c", dotenvAssumeRole(userID, wrongSecret)+"ALIBABA_CLOUD_SECURITY_TOKEN="+userToken+"\n")
 	p, err := credentials.New(credentials.Options{Kind: "BackupStorageLocation", Getenv: env{}.get, CredentialsFile: file, STSEndpoint: f.endpoint, Logger: log})
 	if err != nil {

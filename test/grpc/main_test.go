@@ -5,12 +5,11 @@ package grpc_test
 
 import (
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/plugintest"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	emuoss "github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/oss"
 )
@@ -24,16 +23,10 @@ const (
 
 func TestMain(m *testing.M) { plugintest.Main(m) }
 
-// credentialsFile writes the upstream plugin's dotenv format, as Velero
-// mounts a location's credential secret for the plugin.
+// credentialsFile holds the test key, as Velero mounts a location's
+// credential secret for the plugin.
 func credentialsFile(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "cloud")
-	content := "ALIBABA_CLOUD_ACCESS_KEY_ID=" + keyID + "\nALIBABA_CLOUD_ACCESS_KEY_SECRET=" + keySecret + "\n"
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testutil.CredentialsFile(t, keyID, keySecret, "")
 }
 
 // startOSS serves an OSS emulator on loopback that accepts only the test key.

@@ -85,11 +85,7 @@ func (s *Server) createDisk(req *request) (map[string]any, *apiError) {
 	if name := p.Get("DiskName"); name != "" && !validName(name) {
 		return nil, errMalformed("DiskName")
 	}
-	ts := tags(p)
-	if err := validateTags(ts); err != nil {
-		return nil, err
-	}
-	diskTags, err := mergeTags(nil, ts)
+	diskTags, err := newTags(p)
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,16 @@ func tags(p url.Values) []tag {
 	return out
 }
 
+// newTags reads the tags a create call gives a new resource: validated, and
+// at most maxTags of them.
+func newTags(p url.Values) (map[string]string, *apiError) {
+	ts := tags(p)
+	if err := validateTags(ts); err != nil {
+		return nil, err
+	}
+	return mergeTags(nil, ts)
+}
+
 // validateTags enforces the ECS tag rules: a non-empty key of at most 128
 // characters, no acs:/aliyun prefix, no http:// or https://, values alike.
 func validateTags(ts []tag) *apiError {

@@ -8,7 +8,6 @@
 package ecs
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // APIVersion is the only ECS API version served.
@@ -180,7 +180,7 @@ type request struct {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
+	reqID := emu.RequestID()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
 		writeError(w, reqID, newErr(http.StatusBadRequest, "InvalidParameter", "The request body could not be read."))
@@ -203,7 +203,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, reqID, errServiceUnavailable)
 		return
 	case fault.Reset:
-		resetConnection(w)
+		if !emu.DropConnection(w, false) {
+			panic(http.ErrAbortHandler)
+		}
 		return
 	case fault.Delay:
 		select {
@@ -286,19 +288,6 @@ func parseRequest(r *http.Request, body []byte) (*request, *apiError) {
 	return req, nil
 }
 
-// resetConnection drops the TCP connection without a response.
-func resetConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
 func writeJSON(w http.ResponseWriter, reqID string, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -322,12 +311,6 @@ func writeError(w http.ResponseWriter, reqID string, e *apiError) {
 	})
 }
 
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
-}
-
 // regionPrefix is the two characters real resource IDs carry per region.
 var regionPrefix = map[string]string{
 	"cn-hangzhou": "bp", "cn-beijing": "2z", "cn-shanghai": "uf", "cn-shenzhen": "wz",
@@ -342,12 +325,7 @@ func newID(prefix, region string) string {
 	if !ok {
 		rp = "xx"
 	}
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
-	}
-	return prefix + "-" + rp + string(b[:])
+	return prefix + "-" + rp + emu.Random(18, idAlphabet)
 }
 
 func (s *Server) regionExists(id string) bool {

@@ -42,11 +42,7 @@ func (s *Server) createSnapshot(req *request) (map[string]any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	ts := tags(p)
-	if err := validateTags(ts); err != nil {
-		return nil, err
-	}
-	snapTags, err := mergeTags(nil, ts)
+	snapTags, err := newTags(p)
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +108,7 @@ func (s *Server) copySnapshot(req *request) (map[string]any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	ts := tags(p)
-	if err := validateTags(ts); err != nil {
-		return nil, err
-	}
-	copyTags, err := mergeTags(nil, ts)
+	copyTags, err := newTags(p)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@
 package metadata
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // Host is the address of the real metadata service.
@@ -97,11 +97,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	case fault.Reset:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
+		if emu.DropConnection(w, false) {
+			return
 		}
 	case fault.Delay:
 		time.Sleep(d.Delay)
@@ -146,7 +143,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request", http.StatusBadRequest)
 		return
 	}
-	tok := randomString(40)
+	tok := emu.Random(40, emu.Alnum)
 	s.mu.Lock()
 	s.tokens[tok] = s.cfg.Now().Add(time.Duration(ttl) * time.Second)
 	s.mu.Unlock()
@@ -177,12 +174,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 // a client that asks is always owed a credential with a full lifetime.
 func (s *Server) serveCredentials(w http.ResponseWriter) {
 	now := s.cfg.Now().UTC()
-	c := auth.Credential{
-		AccessKeyID:     "STS." + randomString(12),
-		AccessKeySecret: randomString(20),
-		SecurityToken:   "CAIS" + randomString(40),
-		Expiration:      now.Add(s.cfg.Lifetime).Truncate(time.Second),
-	}
+	c := emu.STSCredential(now.Add(s.cfg.Lifetime).Truncate(time.Second))
 	s.cfg.Auth.Add(c)
 	s.mu.Lock()
 	s.issued = append(s.issued, c)
@@ -193,14 +185,4 @@ func (s *Server) serveCredentials(w http.ResponseWriter) {
 		"Expiration": c.Expiration.Format("2006-01-02T15:04:05Z"), "LastUpdated": now.Format("2006-01-02T15:04:05Z"),
 		"Code": "Success",
 	})
-}
-
-func randomString(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

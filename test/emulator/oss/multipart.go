@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // upload is an in-progress multipart upload.
@@ -67,7 +69,7 @@ func (s *Server) initiateUpload(w http.ResponseWriter, r *http.Request, t target
 	if aerr != nil {
 		return aerr
 	}
-	u := &upload{id: randomID(), key: t.key, initiated: s.now(), header: hdr, parts: map[int]*part{}}
+	u := &upload{id: emu.Hex(16), key: t.key, initiated: s.now(), header: hdr, parts: map[int]*part{}}
 	s.mu.Lock()
 	b := s.buckets[t.bucket]
 	if b == nil {
@@ -98,15 +100,22 @@ func (s *Server) initiateUpload(w http.ResponseWriter, r *http.Request, t target
 func (s *Server) lookupUpload(bucketName, key, id string) (*upload, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, u, aerr := s.uploadLocked(bucketName, key, id)
+	return u, aerr
+}
+
+// uploadLocked returns the bucket and its upload with id for key; the caller
+// holds s.mu.
+func (s *Server) uploadLocked(bucketName, key, id string) (*bucket, *upload, *apiError) {
 	b := s.buckets[bucketName]
 	if b == nil {
-		return nil, errNoSuchBucket
+		return nil, nil, errNoSuchBucket
 	}
 	u := b.uploads[id]
 	if u == nil || u.key != key {
-		return nil, errNoSuchUpload.with("UploadId", id)
+		return nil, nil, errNoSuchUpload.with("UploadId", id)
 	}
-	return u, nil
+	return b, u, nil
 }
 
 func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, t target) *apiError {
@@ -172,15 +181,10 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request, t target
 	forbid := strings.EqualFold(r.Header.Get("x-oss-forbid-overwrite"), "true")
 
 	s.mu.Lock()
-	b := s.buckets[t.bucket]
-	if b == nil {
+	b, u, aerr := s.uploadLocked(t.bucket, t.key, id)
+	if aerr != nil {
 		s.mu.Unlock()
-		return errNoSuchBucket
-	}
-	u := b.uploads[id]
-	if u == nil || u.key != t.key {
-		s.mu.Unlock()
-		return errNoSuchUpload.with("UploadId", id)
+		return aerr
 	}
 	var chosen []*part
 	if completeAll {
@@ -271,15 +275,10 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request, t target
 func (s *Server) abortUpload(w http.ResponseWriter, r *http.Request, t target) *apiError {
 	id := r.URL.Query().Get("uploadId")
 	s.mu.Lock()
-	b := s.buckets[t.bucket]
-	if b == nil {
+	b, _, aerr := s.uploadLocked(t.bucket, t.key, id)
+	if aerr != nil {
 		s.mu.Unlock()
-		return errNoSuchBucket
-	}
-	u := b.uploads[id]
-	if u == nil || u.key != t.key {
-		s.mu.Unlock()
-		return errNoSuchUpload.with("UploadId", id)
+		return aerr
 	}
 	delete(b.uploads, id)
 	s.mu.Unlock()
@@ -316,15 +315,10 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, t target) *ap
 		Parts                []xpart  `xml:"Part"`
 	}
 	s.mu.Lock()
-	b := s.buckets[t.bucket]
-	if b == nil {
+	_, u, aerr := s.uploadLocked(t.bucket, t.key, id)
+	if aerr != nil {
 		s.mu.Unlock()
-		return errNoSuchBucket
-	}
-	u := b.uploads[id]
-	if u == nil || u.key != t.key {
-		s.mu.Unlock()
-		return errNoSuchUpload.with("UploadId", id)
+		return aerr
 	}
 	var nums []int
 	for n := range u.parts {

@@ -18,8 +18,6 @@
 package oss
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // Config configures a Server.
@@ -152,18 +151,6 @@ func (s *Server) region() string {
 	return s.cfg.Region
 }
 
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
 // handler serves one operation; it writes the success response itself and
 // returns an error for the caller to render.
 type handler func(w http.ResponseWriter, r *http.Request, t target) *apiError
@@ -171,7 +158,7 @@ type handler func(w http.ResponseWriter, r *http.Request, t target) *apiError
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	reqID := newRequestID()
+	reqID := emu.Hex(12)
 	h := w.Header()
 	h.Set("x-oss-request-id", reqID)
 	h.Set("Server", "AliyunOSS")
@@ -179,7 +166,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch d := s.cfg.Faults.Decide(); d.Kind {
 	case fault.Reset:
-		resetConnection(w)
+		// An RST, the way a crashed front end or a broken network path
+		// looks to a client.
+		if !emu.DropConnection(w, true) {
+			panic(http.ErrAbortHandler)
+		}
 		return
 	case fault.ServerError:
 		s.count("Fault")
@@ -214,23 +205,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, r, aerr, reqID)
 	}
-}
-
-// resetConnection drops the TCP connection with an RST (linger 0), the way a
-// crashed front end or a broken network path looks to a client.
-func resetConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
 }
 
 func (s *Server) count(op string) {

@@ -10,10 +10,8 @@ package sts
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // Config configures the emulator.
@@ -124,11 +123,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, &stsError{400, "Throttling.User", "Request was denied due to user flow control."})
 		return
 	case fault.Reset:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
+		if emu.DropConnection(w, false) {
+			return
 		}
 		s.fail(w, &stsError{500, "InternalError", "connection reset"})
 		return
@@ -162,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	resp["RequestId"] = requestID()
+	resp["RequestId"] = emu.RequestID()
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	_ = json.NewEncoder(w).Encode(resp)
 }
@@ -336,20 +332,15 @@ func (s *Server) issue(action, role, session, caller string, requested time.Dura
 	if s.cfg.Lifetime > 0 {
 		lifetime = s.cfg.Lifetime
 	}
-	c := auth.Credential{
-		AccessKeyID:     "STS." + randomString(12),
-		AccessKeySecret: randomString(20),
-		SecurityToken:   "CAIS" + randomString(40),
-		// STS reports whole seconds; truncating keeps the store and the client in step.
-		Expiration: s.cfg.Now().Add(lifetime).UTC().Truncate(time.Second),
-	}
+	// STS reports whole seconds; truncating keeps the store and the client in step.
+	c := emu.STSCredential(s.cfg.Now().Add(lifetime).UTC().Truncate(time.Second))
 	s.cfg.Auth.Add(c)
 	s.issued = append(s.issued, Issued{Action: action, RoleARN: role, SessionName: session, Caller: caller, Credential: c})
 	return c
 }
 
 func assumedRoleUser(role, session string) map[string]any {
-	return map[string]any{"Arn": role + "/" + session, "AssumedRoleId": "3" + randomString(8) + ":" + session}
+	return map[string]any{"Arn": role + "/" + session, "AssumedRoleId": "3" + emu.Random(8, emu.Alnum) + ":" + session}
 }
 
 func credentialsJSON(c auth.Credential) map[string]any {
@@ -363,24 +354,7 @@ func (s *Server) fail(w http.ResponseWriter, e *stsError) {
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(e.status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"RequestId": requestID(), "HostId": "sts.aliyuncs.com", "Code": e.code, "Message": e.message,
+		"RequestId": emu.RequestID(), "HostId": "sts.aliyuncs.com", "Code": e.code, "Message": e.message,
 		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + e.code + "&product=Sts",
 	})
-}
-
-func requestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	h := strings.ToUpper(hex.EncodeToString(b))
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func randomString(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }

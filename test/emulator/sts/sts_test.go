@@ -11,6 +11,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
 )
 
 // The signature example of the Alibaba Cloud RPC API documentation
@@ -41,7 +42,7 @@ const (
 func signed(mod func(q, body url.Values), sec string) *http.Request {
 	q := url.Values{"Version": {"2015-04-01"}, "Action": {"AssumeRole"}, "Format": {"JSON"},
 		"Timestamp": {time.Now().UTC().Format("2006-01-02T15:04:05Z")}, "SignatureMethod": {"HMAC-SHA1"},
-		"SignatureVersion": {"1.0"}, "SignatureNonce": {randomString(16)}, "AccessKeyId": {id}}
+		"SignatureVersion": {"1.0"}, "SignatureNonce": {emu.Random(16, emu.Alnum)}, "AccessKeyId": {id}}
 	body := url.Values{"RoleArn": {role}, "RoleSessionName": {"s"}, "DurationSeconds": {"3600"}}
 	if mod != nil {
 		mod(q, body)
