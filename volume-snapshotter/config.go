@@ -27,12 +27,13 @@ const (
 	keyCopyTimeout           = "copyTimeout"
 	keyDiskTimeout           = "diskTimeout"
 	keyPollInterval          = "pollInterval"
+	keyCopiesAhead           = "copiesAhead"
 )
 
 var validKeys = []string{
 	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyNetwork, keyKMSKeyID,
 	keySnapshotRetentionDays, keyReplicaRegions, keySnapshotTimeout, keyCopyTimeout,
-	keyDiskTimeout, keyPollInterval,
+	keyDiskTimeout, keyPollInterval, keyCopiesAhead,
 }
 
 const (
@@ -46,6 +47,8 @@ const (
 
 	// maxRetentionDays is the largest RetentionDays ECS accepts.
 	maxRetentionDays = 65536
+	// maxCopiesAhead caps copiesAhead (copy_ahead.go).
+	maxCopiesAhead = 100
 )
 
 // Region and zone IDs as Alibaba Cloud spells them: cn-hangzhou, ap-southeast-1,
@@ -72,6 +75,7 @@ type settings struct {
 	copyTimeout     time.Duration
 	diskTimeout     time.Duration
 	pollInterval    time.Duration
+	copiesAhead     int // 0: each restore copies only its own snapshot
 }
 
 func parseConfig(cfg map[string]string) (*settings, error) {
@@ -122,6 +126,11 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 	if s.pollInterval, err = positiveDuration(cfg, keyPollInterval, defaultPollInterval); err != nil {
 		return nil, err
 	}
+	ahead, err := config.Int(kind, cfg, keyCopiesAhead, defaultCopiesAhead, 0, maxCopiesAhead)
+	if err != nil {
+		return nil, err
+	}
+	s.copiesAhead = int(ahead)
 	return s, nil
 }
 

@@ -53,7 +53,10 @@ func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*sn
 		}
 	}
 	// One copy per source and target, however many restores ask at once.
-	res, err, _ := v.copies.Do(target+"/"+ref.id, func() (any, error) {
+	key := target + "/" + ref.id
+	res, err, _ := v.copies.Do(key, func() (any, error) {
+		v.setRestoring(key, true)
+		defer v.setRestoring(key, false)
 		return v.copyToTarget(ref, log)
 	})
 	if err != nil {
@@ -92,13 +95,18 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 	// The derived ClientToken makes a retried or repeated request return the
 	// copy the first one started. Should that copy have failed or been
 	// deleted since, a second token starts a fresh one.
-	tokens := []string{derivedToken("restore", srcRegion, ref.id, target), randomToken()}
+	tokens := []string{restoreCopyToken(srcRegion, ref.id, target), randomToken()}
 	for i, token := range tokens {
 		id, err := v.startCopy(src, srcRegion, target, token, log)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
 		}
 		log.WithFields(map[string]any{"sourceRegion": srcRegion, "copySnapshotID": id}).Info("Copying the snapshot to this region")
+		if i == 0 {
+			// While this copy runs, start those of the backup's other
+			// volumes, which Velero restores after this one.
+			defer v.startCopiesAhead(src, srcRegion, log)()
+		}
 		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
 		var failed *snapshotFailedError
 		if i == 0 && (isNotFound(err) || errors.As(err, &failed)) {
@@ -111,6 +119,12 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		return copied, nil
 	}
 	return nil, fmt.Errorf("%s: could not copy snapshot %s to region %s", errCrossRegion, ref.id, target)
+}
+
+// restoreCopyToken is the ClientToken of the copy of srcID to target a
+// restore makes, whether for its own volume or ahead for another one.
+func restoreCopyToken(srcRegion, srcID, target string) string {
+	return derivedToken("restore", srcRegion, srcID, target)
 }
 
 // findSource describes the source snapshot; for a plain upstream ID it looks

@@ -289,6 +289,10 @@ func TestUpstreamPlainSnapshotID(t *testing.T) {
 	if d.ZoneID != zoneBA || d.Category != "cloud_ssd" || cp.SourceSnapshotID != plain {
 		t.Errorf("disk = %+v from %+v; want cloud_ssd in %s from a copy of %s", d, cp, zoneBA, plain)
 	}
+	// Without Velero's backup tag there is no backup to copy ahead.
+	if strings.Contains(e.logs.String(), "Started copies of") {
+		t.Errorf("copies were started ahead for an upstream snapshot without a backup tag:\n%s", e.logs.String())
+	}
 
 	for i := 0; i < 2; i++ {
 		if err := hz.DeleteSnapshot(plain); err != nil {

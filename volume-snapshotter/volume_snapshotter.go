@@ -44,8 +44,13 @@ type VolumeSnapshotter struct {
 	// retention caches the RetentionDays derived from each Backup's TTL.
 	retention map[string]*int32
 
-	// copies lets concurrent restores of one snapshot share one copy.
-	copies singleflight.Group
+	// copies lets concurrent restores of one snapshot share one copy;
+	// restoring holds the keys ("<target>/<snapshot ID>") in copies now.
+	copies    singleflight.Group
+	restoring map[string]bool
+	// copyingAhead marks the backups (by target and source region) whose
+	// snapshots a restore is copying ahead (copy_ahead.go).
+	copyingAhead map[string]bool
 }
 
 var _ vsv1.VolumeSnapshotter = (*VolumeSnapshotter)(nil)
@@ -53,13 +58,15 @@ var _ vsv1.VolumeSnapshotter = (*VolumeSnapshotter)(nil)
 // NewVolumeSnapshotter returns a VolumeSnapshotter; Velero calls Init next.
 func NewVolumeSnapshotter(log logrus.FieldLogger) *VolumeSnapshotter {
 	v := &VolumeSnapshotter{
-		log:       log,
-		retry:     defaultRetry,
-		sleep:     time.Sleep,
-		now:       time.Now,
-		idle:      map[string][]ecsAPI{},
-		restored:  map[string]diskInfo{},
-		retention: map[string]*int32{},
+		log:          log,
+		retry:        defaultRetry,
+		sleep:        time.Sleep,
+		now:          time.Now,
+		idle:         map[string][]ecsAPI{},
+		restored:     map[string]diskInfo{},
+		retention:    map[string]*int32{},
+		copyingAhead: map[string]bool{},
+		restoring:    map[string]bool{},
 	}
 	v.newClient = v.newSDKClient
 	return v
