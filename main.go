@@ -5,6 +5,9 @@
 package main
 
 import (
+	"os"
+	"runtime/debug"
+
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
@@ -21,6 +24,12 @@ import (
 const providerName = "velero.io/alibabacloud"
 
 func main() {
+	// Uploads cycle part-sized buffers through Velero's gRPC stream; a lower
+	// GC target keeps the process's peak memory near what it holds (measured
+	// by make bench). GOGC, when set, still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	framework.NewServer().
 		BindFlags(pflag.CommandLine).
 		RegisterObjectStore(providerName, newObjectStore).

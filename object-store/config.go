@@ -54,8 +54,12 @@ const (
 	minPartSize = 100 * kib
 	maxPartSize = 5 * gib
 
-	defaultPartSize    = 16 * mib
-	defaultConcurrency = 4
+	// Measured by make bench (bench/REPORT.md, sweep): throughput is flat
+	// from 5 to 32 MiB parts and 2 to 8 in flight, while the plugin's peak
+	// memory follows partSize x (concurrency + 1); 8 MiB x 8 is as fast as
+	// 16 MiB x 4 and stays within 64 MiB + partSize x concurrency.
+	defaultPartSize    = 8 * mib
+	defaultConcurrency = 8
 	maxConcurrency     = 64
 )
 

@@ -43,6 +43,9 @@ func (o *ObjectStore) PutObject(bucket, key string, body io.Reader) error {
 	return u.run(body, first, second, err == io.EOF)
 }
 
+// maxRead bounds one Read of the body; see readPart.
+const maxRead = 1 << 20
+
 // readPart reads until buf holds size bytes or the body ends. It returns
 // io.EOF when the body ended (buf may hold data), nil when buf is full.
 func readPart(r io.Reader, buf []byte, size int64) ([]byte, error) {
@@ -58,7 +61,10 @@ func readPart(r io.Reader, buf []byte, size int64) ([]byte, error) {
 			copy(grown, buf)
 			buf = grown
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
+		// At most maxRead per call: Velero's gRPC stream reader fills the
+		// caller's whole slice from its own buffer, so asking for a whole
+		// part at once would hold the part twice in the plugin process.
+		n, err := r.Read(buf[len(buf):min(cap(buf), len(buf)+maxRead)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			return buf, io.EOF

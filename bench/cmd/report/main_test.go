@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sampleOutput = `goos: linux
+cpu: AMD EPYC
+BenchmarkUpload/size=64MiB/plugin-2         	       1	 500000000 ns/op	 100.00 MB/s	       128.0 RSS-target-MiB	       150.0 peak-RSS-MiB
+BenchmarkUpload/size=64MiB/sdk-multipart-2  	       1	 400000000 ns/op	 200.00 MB/s
+BenchmarkUpload/size=64MiB/plugin-2         	       1	 500000000 ns/op	 90.00 MB/s	       128.0 RSS-target-MiB	       120.0 peak-RSS-MiB
+BenchmarkUpload/size=64MiB/sdk-multipart-2  	       1	 400000000 ns/op	 100.00 MB/s
+BenchmarkUpload/size=64MiB/plugin-2         	       1	 500000000 ns/op	 160.00 MB/s	       128.0 RSS-target-MiB	       110.0 peak-RSS-MiB
+BenchmarkUpload/size=64MiB/sdk-multipart-2  	       1	 400000000 ns/op	 200.00 MB/s
+--- FAIL: BenchmarkSnapshots/volumes=20/restore-after-replicas
+PASS
+`
+
+func TestParseAndRatios(t *testing.T) {
+	r, err := parse(strings.NewReader(sampleOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin, sdk := "BenchmarkUpload/size=64MiB/plugin", "BenchmarkUpload/size=64MiB/sdk-multipart"
+	tests := []struct {
+		name string
+		got  func() (stat, bool)
+		want stat
+	}{
+		// Per-round ratios 0.5, 0.9, 0.8: the median pairs figures of the same round.
+		{"ratio by round", func() (stat, bool) { return r.ratio(plugin, sdk, "MB/s") }, stat{median: 0.8, min: 0.5, max: 0.9, n: 3}},
+		{"median of a unit", func() (stat, bool) { return r.get(plugin, "peak-RSS-MiB") }, stat{median: 120, min: 110, max: 150, n: 3}},
+		{"unit missing", func() (stat, bool) { return r.get(sdk, "peak-RSS-MiB") }, stat{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.got()
+			if ok != (tt.want.n > 0) {
+				t.Fatalf("ok = %v, want %v", ok, tt.want.n > 0)
+			}
+			if !near(got.median, tt.want.median) || !near(got.min, tt.want.min) || !near(got.max, tt.want.max) || got.n != tt.want.n {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if len(r.order) != 2 || len(r.failed) != 1 || len(r.header) != 2 {
+		t.Errorf("order %v, failed %v, header %v", r.order, r.failed, r.header)
+	}
+}
+
+func TestRenderVerdicts(t *testing.T) {
+	r, err := parse(strings.NewReader(sampleOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := render(r, "")
+	for _, want := range []string{
+		"plugin ≥ 80% of the raw SDK multipart upload: 80% (median) → **met**",
+		"highest 150 MiB → **NOT met**", // one round's peak is over 128 MiB
+		"--- FAIL: BenchmarkSnapshots/volumes=20/restore-after-replicas",
+		"**TODO (not measured):**",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestParseRejectsMalformedLine(t *testing.T) {
+	if _, err := parse(strings.NewReader("BenchmarkX-2  1  100 ns/op 5\n")); err == nil {
+		t.Fatal("a line with a value but no unit was accepted")
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }

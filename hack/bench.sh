@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks of issue 6 (package ./bench) and bench/REPORT.md.
+#
+# Every comparison in the report is a ratio of two figures measured one right
+# after the other in the same round (the machine is shared and drifts); the
+# transfer benchmarks run BENCH_ROUNDS rounds and the report shows medians.
+#
+# Environment:
+#   BENCH_SIZES         transfer sizes, comma-separated (default 256MiB; the
+#                       full run is BENCH_SIZES=1GiB,6GiB, which needs ~15 GiB
+#                       free disk and BENCH_ROUNDS=1 to stay near 10 minutes)
+#   BENCH_ROUNDS        rounds of the upload/download benchmarks (default 5)
+#   BENCH_SWEEP_SIZE    stream size of the part size × concurrency sweep (default 256MiB)
+#   BENCH_SWEEP_ROUNDS  rounds of the sweep (default 2)
+#   BENCH_ONLY          a regexp of benchmark names to run instead of all
+#   BENCH_REPORT        where to write the report (default bench/REPORT.md)
+#
+# Never with -race: the OSS SDK's progress tracker and the ECS SDK's shared
+# client race by design, and the race detector would dominate the figures.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+start=$(date +%s)
+
+export BENCH_SIZES="${BENCH_SIZES:-256MiB}"
+export BENCH_SWEEP_SIZE="${BENCH_SWEEP_SIZE:-256MiB}"
+rounds="${BENCH_ROUNDS:-5}"
+sweep_rounds="${BENCH_SWEEP_ROUNDS:-2}"
+report="${BENCH_REPORT:-bench/REPORT.md}"
+raw="$(mktemp -d "${TMPDIR:-/tmp}/velero-bench-XXXXXX")"
+context="Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg) at start), $(go version | cut -d' ' -f3); BENCH_SIZES=$BENCH_SIZES, $rounds rounds of upload/download, $sweep_rounds of the sweep."
+
+echo "bench: compiling"
+go test -c -o "$raw/bench.test" ./bench/ || exit 1
+
+status=0
+# run NAME REGEXP ROUNDS: the benchmarks matching REGEXP, ROUNDS times over.
+# Each round is a separate run of the test binary, so round i of every
+# variant is measured back to back (go test -count would repeat one variant
+# ROUNDS times before the next); the report pairs figures by round.
+run() {
+	local name=$1 re=$2 rounds=$3 i
+	if [ -n "${BENCH_ONLY:-}" ] && ! [[ $re =~ $BENCH_ONLY ]] && ! [[ $name =~ $BENCH_ONLY ]]; then
+		return
+	fi
+	for ((i = 1; i <= rounds; i++)); do
+		echo "bench: $name, round $i of $rounds"
+		# The test binary runs in ./bench like `go test` would run it.
+		(cd bench && "$raw/bench.test" -test.run '^$' -test.bench "$re" -test.benchtime 1x \
+			-test.benchmem -test.timeout 60m) 2>&1 | tee -a "$raw/$name.txt"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+	done
+}
+
+run transfer '^Benchmark(Upload|Download)$' "$rounds"
+run sweep '^BenchmarkUploadSweep$' "$sweep_rounds"
+run list '^BenchmarkList$' 1
+run credentials '^BenchmarkCredentials$' 1
+run snapshots '^BenchmarkSnapshots$' 1
+
+cat "$raw"/*.txt >"$raw/all.txt"
+go run ./bench/cmd/report -in "$raw/all.txt" -out "$report" -context "$context" || status=1
+rm -f "$raw/bench.test"
+echo "bench: raw output in $raw"
+echo "bench: report written to $(realpath "$report") ($(( $(date +%s) - start ))s, exit $status)"
+exit $status
