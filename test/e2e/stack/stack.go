@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -91,11 +92,12 @@ type Stack struct {
 	etcdURL    string
 	veleroHome string
 
-	mu      sync.Mutex
-	procs   []*process // in start order; stopped in reverse
-	server  *process   // velero server, also in procs
-	cleanup []func()
-	stopped bool
+	mu       sync.Mutex
+	procs    []*process // in start order; stopped in reverse
+	server   *process   // velero server, also in procs
+	restarts int        // of the velero server, for log file names
+	cleanup  []func()
+	stopped  bool
 
 	// Phases records how long each startup phase took.
 	Phases []Phase
@@ -279,21 +281,57 @@ func (s *Stack) Diagnostics() string { return s.diagnostics() }
 
 // ServerLog returns the velero server's log so far.
 func (s *Stack) ServerLog() (string, error) {
-	b, err := os.ReadFile(s.server.logPath)
+	s.mu.Lock()
+	p := s.server
+	s.mu.Unlock()
+	b, err := os.ReadFile(p.logPath)
 	return string(b), err
 }
 
 // ServerRunning reports an error if the velero server has exited.
 func (s *Stack) ServerRunning() error {
-	if e := s.server.exitError(); e != nil {
-		return fmt.Errorf("velero server %s; log tail:\n%s", e, s.server.logTail(3000))
+	s.mu.Lock()
+	p := s.server
+	s.mu.Unlock()
+	if e := p.exitError(); e != nil {
+		return fmt.Errorf("velero server %s; log tail:\n%s", e, p.logTail(3000))
 	}
 	return nil
 }
 
 // buildPlugin compiles the plugin binary into the plugin directory.
 func (s *Stack) buildPlugin(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(s.PluginDir, PluginBinary), ".")
+	return s.goBuildPlugin(ctx, s.PluginDir)
+}
+
+// BuildPluginVariant compiles the plugin with the product's main.go replaced
+// by mainSource (through `go build -overlay`, so the product tree is not
+// touched) into a new directory under the run directory, and returns that
+// directory, ready for RestartVeleroServer.
+func (s *Stack) BuildPluginVariant(ctx context.Context, name string, mainSource []byte) (string, error) {
+	dir := filepath.Join(s.Dir, "plugins-"+name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	src := filepath.Join(s.Dir, "tmp", "main-"+name+".go")
+	if err := os.WriteFile(src, mainSource, 0o600); err != nil {
+		return "", err
+	}
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(s.opts.RepoRoot, "main.go"): src}})
+	if err != nil {
+		return "", err
+	}
+	overlayPath := filepath.Join(s.Dir, "tmp", "overlay-"+name+".json")
+	if err := os.WriteFile(overlayPath, overlay, 0o600); err != nil {
+		return "", err
+	}
+	return dir, s.goBuildPlugin(ctx, dir, "-overlay", overlayPath)
+}
+
+func (s *Stack) goBuildPlugin(ctx context.Context, dir string, flags ...string) error {
+	args := append([]string{"build", "-trimpath"}, flags...)
+	args = append(args, "-o", filepath.Join(dir, PluginBinary), ".")
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = s.opts.RepoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()

@@ -235,16 +235,52 @@ func (s *Stack) ApplyVSL(ctx context.Context, name, region string, extra map[str
 	return s.Apply(ctx, VSLs, vsl)
 }
 
-// startVeleroServer runs the stock `velero server` outside any cluster,
-// loading plugins from the plugin directory, with its metrics and profiler on
-// free loopback ports, and waits until the default BackupStorageLocation is
-// Available (which needs the plugin's ObjectStore to answer).
+// startVeleroServer takes the machine's e2e lock (see
+// lockControllerMetricsPort) and runs the stock `velero server` loading the
+// stack's plugin directory.
 func (s *Stack) startVeleroServer(ctx context.Context) error {
 	unlock, err := lockControllerMetricsPort(ctx, s.logf)
 	if err != nil {
 		return err
 	}
 	s.cleanup = append(s.cleanup, unlock)
+	return s.runVeleroServer(ctx, s.PluginDir, "velero-server.log")
+}
+
+// RestartVeleroServer stops the velero server and starts it again loading the
+// plugins in pluginDir ("" = the stack's own plugin directory), then waits
+// until the new server has validated the default BackupStorageLocation. The
+// benchmark of restore overhead uses it to switch plugin binaries.
+func (s *Stack) RestartVeleroServer(ctx context.Context, pluginDir string) error {
+	if pluginDir == "" {
+		pluginDir = s.PluginDir
+	}
+	s.mu.Lock()
+	old := s.server
+	s.restarts++
+	logName := fmt.Sprintf("velero-server-%d.log", s.restarts)
+	s.mu.Unlock()
+	old.stop(10 * time.Second)
+	s.mu.Lock()
+	for i, p := range s.procs {
+		if p == old {
+			s.procs = append(s.procs[:i], s.procs[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if err := waitPortFree(ctx, 8080); err != nil {
+		return err
+	}
+	return s.runVeleroServer(ctx, pluginDir, logName)
+}
+
+// runVeleroServer runs the stock `velero server` outside any cluster,
+// loading plugins from pluginDir, with its metrics and profiler on free
+// loopback ports, and waits until this server has found the default
+// BackupStorageLocation Available (which needs the plugin's ObjectStore to
+// answer). The caller holds the e2e lock.
+func (s *Stack) runVeleroServer(ctx context.Context, pluginDir, logName string) error {
 	metricsPort, err := freePort()
 	if err != nil {
 		return err
@@ -253,15 +289,22 @@ func (s *Stack) startVeleroServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A restarted server must validate the location itself: the status left
+	// by the previous server does not prove the new one loaded a working
+	// ObjectStore.
+	before, err := s.bslValidationTime(ctx)
+	if err != nil {
+		return err
+	}
 	// Plugins run as children of the server and take its environment; the
 	// restore actions build their Kubernetes client from KUBECONFIG when not
 	// in a pod (inside a cluster they use the in-cluster config).
 	env := append(s.baseEnv(), "KUBECONFIG="+s.Kubeconfig)
-	p, err := startProcess("velero-server", filepath.Join(s.Dir, "velero-server.log"), env, s.opts.Tools.Velero,
+	p, err := startProcess("velero-server", filepath.Join(s.Dir, logName), env, s.opts.Tools.Velero,
 		"server",
 		"--kubeconfig", s.Kubeconfig,
 		"--namespace", VeleroNamespace,
-		"--plugin-dir", s.PluginDir,
+		"--plugin-dir", pluginDir,
 		"--metrics-address", hostPort(metricsPort),
 		"--profiler-address", hostPort(profilerPort),
 		"--log-level", "debug",
@@ -274,7 +317,9 @@ func (s *Stack) startVeleroServer(ctx context.Context) error {
 		return err
 	}
 	s.addProcess(p)
+	s.mu.Lock()
 	s.server = p
+	s.mu.Unlock()
 	return Poll(ctx, 90*time.Second, func() (bool, string, error) {
 		if e := p.exitError(); e != nil {
 			return false, "", fmt.Errorf("velero server %s", e)
@@ -285,7 +330,33 @@ func (s *Stack) startVeleroServer(ctx context.Context) error {
 		}
 		phase, _, _ := unstructured.NestedString(bsl.Object, "status", "phase")
 		msg, _, _ := unstructured.NestedString(bsl.Object, "status", "message")
-		return phase == "Available", fmt.Sprintf("BackupStorageLocation default is %q: %s", phase, msg), nil
+		validated, _, _ := unstructured.NestedString(bsl.Object, "status", "lastValidationTime")
+		return phase == "Available" && validated != before,
+			fmt.Sprintf("BackupStorageLocation default is %q (validated %s): %s", phase, validated, msg), nil
+	})
+}
+
+// bslValidationTime is the default BackupStorageLocation's
+// status.lastValidationTime ("" before the first validation).
+func (s *Stack) bslValidationTime(ctx context.Context) (string, error) {
+	bsl, err := s.Dynamic.Resource(BSLs).Namespace(VeleroNamespace).Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	t, _, _ := unstructured.NestedString(bsl.Object, "status", "lastValidationTime")
+	return t, nil
+}
+
+// waitPortFree waits until nothing listens on port (a stopped velero server's
+// socket is closed by the kernel, but not always at once).
+func waitPortFree(ctx context.Context, port int) error {
+	return Poll(ctx, 30*time.Second, func() (bool, string, error) {
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+		if err != nil {
+			return false, fmt.Sprintf("port %d still in use: %v", port, err), nil
+		}
+		l.Close()
+		return true, "", nil
 	})
 }
 
