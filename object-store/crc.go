@@ -10,6 +10,9 @@ import (
 // crcTable is CRC-64/ECMA-182 as OSS computes it (x-oss-hash-crc64ecma).
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
+// checksum is the CRC-64/ECMA-182 of p.
+func checksum(p []byte) uint64 { return crc64.Checksum(p, crcTable) }
+
 // crcError reports data that differs from what OSS stored or sent.
 type crcError struct {
 	op, bucket, key string

@@ -174,6 +174,11 @@ func (o *ObjectStore) GetObject(bucket, key string) (io.ReadCloser, error) {
 	d.etag = hdr.Get(oss.HTTPHeaderEtag)
 	d.want, err = strconv.ParseUint(hdr.Get(oss.HTTPHeaderOssCRC64), 10, 64)
 	d.haveCRC = err == nil // OSS reports no CRC64 for some objects (e.g. appendable)
+	size := int64(-1)
+	if n, err := strconv.ParseInt(hdr.Get(oss.HTTPHeaderContentLength), 10, 64); err == nil {
+		size = n
+	}
+	d.start(size)
 	return d, nil
 }
 

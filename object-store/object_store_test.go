@@ -832,3 +832,60 @@ func TestGetObjectResumes(t *testing.T) {
 		t.Fatalf("read error = %v; want PreconditionFailed", err)
 	}
 }
+
+// GetObject reads ahead in blocks (download.fetch); Velero reads 16 KiB at a
+// time. Every size around the block boundaries must come back whole, and a
+// body closed before its end must stop reading.
+func TestGetObjectReadAhead(t *testing.T) {
+	e := newEnv(t)
+	o := e.store()
+	for _, size := range []int{0, 1, readAheadBlock - 1, readAheadBlock, readAheadBlock + 1, readAheadBlocks*readAheadBlock + 7} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			data := randomBytes(size, int64(size))
+			key := fmt.Sprintf("readahead/%d", size)
+			if err := o.PutObject(testBucket, key, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			rc, err := o.GetObject(testBucket, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(&chunkReader{r: rc, n: 16 << 10})
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
+			}
+			if n, err := rc.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+				t.Errorf("Read after the end = %d, %v; want 0, EOF", n, err)
+			}
+			if err := rc.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+	t.Run("closed early", func(t *testing.T) {
+		rc, err := o.GetObject(testBucket, fmt.Sprintf("readahead/%d", readAheadBlocks*readAheadBlock+7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(rc, make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := rc.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+		if n, err := rc.Read(make([]byte, 16<<10)); n != 0 || err == nil || err == io.EOF {
+			t.Fatalf("Read after Close = %d, %v; want an error", n, err)
+		}
+	})
+}
+
+// chunkReader reads at most n bytes per Read, like Velero's gRPC server.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }

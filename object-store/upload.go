@@ -3,7 +3,6 @@ package objectstore
 import (
 	"errors"
 	"fmt"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strconv"
@@ -77,7 +76,7 @@ func readPart(r io.Reader, buf []byte, size int64) ([]byte, error) {
 }
 
 func (o *ObjectStore) putSingle(b bucketAPI, bucket, key string, data []byte) error {
-	want := crc64.Checksum(data, crcTable)
+	want := checksum(data)
 	err := o.withRetry("put", bucket, key, func() error {
 		var hdr http.Header
 		opts := append(o.objectOptions(), oss.ContentLength(int64(len(data))), oss.GetResponseHeader(&hdr))
@@ -247,7 +246,7 @@ func (u *upload) uploadPart(j partJob) {
 	default:
 	}
 	o := u.o
-	crc := crc64.Checksum(j.data, crcTable)
+	crc := checksum(j.data)
 	var part oss.UploadPart
 	err := o.withRetry("upload part", u.bucket, u.key, func() error {
 		var hdr http.Header

@@ -82,7 +82,7 @@ var variantNotes = map[string]string{
 	"http-get":      "plain net/http GET of a presigned URL (machine limit)",
 	"null-plugin":   "Velero's gRPC client to a plugin that discards/produces bytes (protocol floor)",
 
-	"null-plugin-reads=1MiB":  "null plugin reading the body 1 MiB per Read",
+	"null-plugin-reads=1MiB": "null plugin reading the body 1 MiB per Read",
 	"null-plugin-reads=8MiB": "null plugin reading 8 MiB (one part) per Read, as the plugin's upload did before it capped reads at 1 MiB",
 }
 
