@@ -63,11 +63,13 @@ func (v *VolumeSnapshotter) GetVolumeInfo(volumeID, volumeAZ string) (string, *i
 
 // CreateSnapshot snapshots the disk and returns "<region>/<snapshot ID>". It
 // returns once ECS has accepted the snapshot: the point in time is fixed then,
-// and ECS finishes the upload on its own. With replicaRegions set it waits
-// (up to snapshotTimeout) for the snapshot to be accomplished and starts a
-// copy to each replica region; a replica that cannot be made is logged as an
-// error (the backup ends PartiallyFailed) but the snapshot is still returned,
-// so Velero keeps — and later deletes — it.
+// and ECS finishes the upload on its own. With waitForSnapshot or
+// replicaRegions set it waits (up to snapshotTimeout) for the snapshot to be
+// accomplished: a snapshot that ECS fails is deleted and fails the volume's
+// backup; one still in progress at the timeout is logged as an error (the
+// backup ends PartiallyFailed) and returned, so Velero keeps (and later
+// deletes) it. Then it starts a copy to each replica region; a replica that
+// cannot be made is logged as an error and the snapshot is still returned.
 func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[string]string) (string, error) {
 	if err := v.initialized(); err != nil {
 		return "", err
@@ -93,9 +95,24 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 	}
 	ref := snapshotRef{region: region, id: id}
 	log.WithField("snapshotID", ref.String()).Info("Created ECS snapshot")
-	if len(v.cfg.replicaRegions) > 0 {
-		v.replicate(ref, log)
+	if !v.cfg.waitForSnapshot && len(v.cfg.replicaRegions) == 0 {
+		return ref.String(), nil
 	}
+	src, err := v.waitSnapshot(ref.region, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+	var failed *snapshotFailedError
+	if errors.As(err, &failed) {
+		// Velero records no snapshot for a failed CreateSnapshot, so
+		// nothing would ever delete this one.
+		if derr := v.deleteSnapshot(ref.region, ref.id); derr != nil {
+			log.WithError(derr).WithField("snapshotID", ref.String()).Warn("Could not delete the failed snapshot; delete it in the ECS console")
+		}
+		return "", fmt.Errorf("snapshotting disk %s: %w; the volume is not in this backup, so run the backup again", volumeID, err)
+	}
+	if err != nil {
+		log.WithError(err).WithField("snapshotID", ref.String()).Errorf("Snapshot not confirmed accomplished; it is kept with the backup and not copied to replica regions %v", v.cfg.replicaRegions)
+		return ref.String(), nil
+	}
+	v.replicate(src, ref, log)
 	return ref.String(), nil
 }
 

@@ -28,12 +28,13 @@ const (
 	keyDiskTimeout           = "diskTimeout"
 	keyPollInterval          = "pollInterval"
 	keyCopiesAhead           = "copiesAhead"
+	keyWaitForSnapshot       = "waitForSnapshot"
 )
 
 var validKeys = []string{
 	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyNetwork, keyKMSKeyID,
 	keySnapshotRetentionDays, keyReplicaRegions, keySnapshotTimeout, keyCopyTimeout,
-	keyDiskTimeout, keyPollInterval, keyCopiesAhead,
+	keyDiskTimeout, keyPollInterval, keyCopiesAhead, keyWaitForSnapshot,
 }
 
 const (
@@ -76,6 +77,9 @@ type settings struct {
 	diskTimeout     time.Duration
 	pollInterval    time.Duration
 	copiesAhead     int // 0: each restore copies only its own snapshot
+	// waitForSnapshot: CreateSnapshot returns once ECS reports the snapshot
+	// accomplished, so a snapshot that ECS fails fails the backup.
+	waitForSnapshot bool
 }
 
 func parseConfig(cfg map[string]string) (*settings, error) {
@@ -131,6 +135,9 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 		return nil, err
 	}
 	s.copiesAhead = int(ahead)
+	if s.waitForSnapshot, err = config.Bool(kind, cfg, keyWaitForSnapshot, false); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

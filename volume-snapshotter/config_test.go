@@ -19,7 +19,7 @@ func TestConfigValidation(t *testing.T) {
 			"region": "cn-hangzhou", "zone": "cn-hangzhou-h", "network": "public", "kmsKeyId": "key-1",
 			"snapshotRetentionDays": "30", "replicaRegions": "cn-beijing, cn-shanghai", "snapshotTimeout": "2h",
 			"copyTimeout": "3h", "diskTimeout": "5m", "pollInterval": "2s", "endpoint": "ecs-vpc.cn-hangzhou.aliyuncs.com",
-			"copiesAhead": "0",
+			"copiesAhead": "0", "waitForSnapshot": "true",
 		}},
 		{name: "zone without dash", cfg: map[string]string{"region": "ap-southeast-1", "zone": "ap-southeast-1a"}},
 		{name: "missing region", cfg: map[string]string{}, wantErr: "VolumeSnapshotLocation config: region is required"},
@@ -33,6 +33,7 @@ func TestConfigValidation(t *testing.T) {
 		{name: "replica not a region", cfg: map[string]string{"region": "cn-hangzhou", "replicaRegions": "beijing"}, wantErr: `replicaRegions: "beijing" is not a region ID`},
 		{name: "copiesAhead negative", cfg: map[string]string{"region": "cn-hangzhou", "copiesAhead": "-1"}, wantErr: "copiesAhead \"-1\" must be an integer from 0 to 100"},
 		{name: "copiesAhead too many", cfg: map[string]string{"region": "cn-hangzhou", "copiesAhead": "500"}, wantErr: "must be an integer from 0 to 100"},
+		{name: "waitForSnapshot not a bool", cfg: map[string]string{"region": "cn-hangzhou", "waitForSnapshot": "yes"}, wantErr: `waitForSnapshot "yes" must be true or false`},
 		{name: "bad timeout", cfg: map[string]string{"region": "cn-hangzhou", "copyTimeout": "forever"}, wantErr: `copyTimeout "forever" must be a duration`},
 		{name: "zero timeout", cfg: map[string]string{"region": "cn-hangzhou", "snapshotTimeout": "0s"}, wantErr: "snapshotTimeout must be greater than zero"},
 		{name: "endpoint with path", cfg: map[string]string{"region": "cn-hangzhou", "endpoint": "https://ecs.aliyuncs.com/api"}, wantErr: "endpoint \"https://ecs.aliyuncs.com/api\" must be a host name"},
@@ -72,7 +73,7 @@ func TestConfigDefaultsAndEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.network != networkVPC || s.retentionDays != -1 || s.copyTimeout != 2*time.Hour || s.snapshotTimeout != time.Hour ||
-		s.diskTimeout != 10*time.Minute || s.pollInterval != 5*time.Second || len(s.replicaRegions) != 1 || s.copiesAhead != 19 {
+		s.diskTimeout != 10*time.Minute || s.pollInterval != 5*time.Second || len(s.replicaRegions) != 1 || s.copiesAhead != 19 || s.waitForSnapshot {
 		t.Errorf("defaults = %+v", s)
 	}
 	tests := []struct {

@@ -14,15 +14,10 @@ import (
 // the ACK backup center's FAQ, so users find the same answers.
 const errCrossRegion = "ECS snapshot cross region request failed"
 
-// replicate copies a new snapshot to each replicaRegions region. ECS copies
-// only accomplished snapshots, so it waits for that (snapshotTimeout); it does
-// not wait for the copies, which ECS completes on its own.
-func (v *VolumeSnapshotter) replicate(ref snapshotRef, log fieldLogger) {
-	src, err := v.waitSnapshot(ref.region, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
-	if err != nil {
-		log.WithError(err).Errorf("Snapshot not copied to replica regions %v", v.cfg.replicaRegions)
-		return
-	}
+// replicate copies src, a new accomplished snapshot (ECS copies only those),
+// to each replicaRegions region. It does not wait for the copies, which ECS
+// completes on its own.
+func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldLogger) {
 	for _, dest := range v.cfg.replicaRegions {
 		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), log)
 		if err != nil {
@@ -76,8 +71,18 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		return nil, fmt.Errorf("%s: looking for a copy of snapshot %s in region %s: %w", errCrossRegion, ref.id, target, err)
 	}
 	if existing != nil {
-		log.WithField("copySnapshotID", tea.StringValue(existing.SnapshotId)).Info("Reusing the existing copy of the snapshot in this region")
-		return v.waitSnapshot(target, tea.StringValue(existing.SnapshotId), v.cfg.copyTimeout, keyCopyTimeout, log)
+		id := tea.StringValue(existing.SnapshotId)
+		log.WithField("copySnapshotID", id).Info("Reusing the existing copy of the snapshot in this region")
+		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
+		if !isCopyLost(err) {
+			return copied, err
+		}
+		// The copy failed (or was deleted) while this restore waited for
+		// it: make a new one as if there had been none.
+		log.WithError(err).Warn("The existing copy is gone or failed; copying again")
+		if snapshotTags(existing)[tagSourceSnapshotID] == ref.id {
+			v.deleteFailedCopy(target, id, err, log)
+		}
 	}
 
 	src, srcRegion, err := v.findSource(ref)
@@ -108,10 +113,14 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 			defer v.startCopiesAhead(src, srcRegion, log)()
 		}
 		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
-		var failed *snapshotFailedError
-		if i == 0 && (isNotFound(err) || errors.As(err, &failed)) {
-			log.WithError(err).Warn("The copy is gone or failed; copying again")
-			continue
+		if isCopyLost(err) {
+			v.deleteFailedCopy(target, id, err, log)
+			if i == 0 {
+				log.WithError(err).Warn("The copy is gone or failed; copying again")
+				continue
+			}
+			return nil, fmt.Errorf("%s: ECS failed to copy snapshot %s from region %s to %s twice; the source is intact, so retry the restore later or copy the snapshot in the ECS console: %w",
+				errCrossRegion, ref.id, srcRegion, target, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
@@ -119,6 +128,29 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		return copied, nil
 	}
 	return nil, fmt.Errorf("%s: could not copy snapshot %s to region %s", errCrossRegion, ref.id, target)
+}
+
+// isCopyLost reports whether waiting for a copy ended because ECS failed it
+// or it was deleted meanwhile: a new copy may then succeed.
+func isCopyLost(err error) bool {
+	var failed *snapshotFailedError
+	return isNotFound(err) || errors.As(err, &failed)
+}
+
+// deleteFailedCopy deletes a copy of the plugin's when waiting for it ended
+// in waitErr, a failure, so that it neither counts against the snapshot quota
+// nor waits for its retention. A failure to delete is logged and does not
+// stop the restore.
+func (v *VolumeSnapshotter) deleteFailedCopy(region, id string, waitErr error, log fieldLogger) {
+	var failed *snapshotFailedError
+	if !errors.As(waitErr, &failed) {
+		return
+	}
+	if err := v.deleteSnapshot(region, id); err != nil {
+		log.WithError(err).WithFields(map[string]any{"copySnapshotID": id, "region": region}).Warn("Could not delete the failed copy; delete it in the ECS console")
+		return
+	}
+	log.WithFields(map[string]any{"copySnapshotID": id, "region": region}).Info("Deleted the failed copy")
 }
 
 // restoreCopyToken is the ClientToken of the copy of srcID to target a
@@ -279,7 +311,7 @@ func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token stri
 type snapshotFailedError struct{ id, region string }
 
 func (e *snapshotFailedError) Error() string {
-	return fmt.Sprintf("snapshot %s in region %s failed", e.id, e.region)
+	return fmt.Sprintf("ECS reports snapshot %s in region %s as failed: it was never completed and holds no data to restore", e.id, e.region)
 }
 
 // waitSnapshot waits until the snapshot is accomplished, logging progress,

@@ -852,3 +852,85 @@ func TestRequestTimestampAndSignaturePresence(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedSnapshotsAndCopies: a snapshot or copy that ECS gives up on goes
+// from progressing to failed, keeps its progress, and can be neither copied
+// nor restored; it does not block the next snapshot of the disk.
+func TestFailedSnapshotsAndCopies(t *testing.T) {
+	e := newEnv(t, func(c *ecs.Config) { c.SnapshotDuration, c.CopyDuration = 10*time.Second, 10*time.Second })
+	hz, bj := e.client(t, hangzhou), e.client(t, beijing)
+	diskID := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)
+	describe := func(cl *ecsclient.Client, region, id string) (status, progress string, available bool) {
+		t.Helper()
+		out, err := cl.DescribeSnapshots(&ecsclient.DescribeSnapshotsRequest{RegionId: tea.String(region), SnapshotIds: tea.String(`["` + id + `"]`)})
+		if err != nil || len(out.Body.Snapshots.Snapshot) != 1 {
+			t.Fatalf("DescribeSnapshots %s: %v", id, err)
+		}
+		sn := out.Body.Snapshots.Snapshot[0]
+		return tea.StringValue(sn.Status), tea.StringValue(sn.Progress), tea.BoolValue(sn.Available)
+	}
+
+	e.srv.FailNextSnapshots(1)
+	failed := mustSnapshot(t, hz, diskID)
+	steps := []struct {
+		advance          time.Duration
+		status, progress string
+	}{
+		{0, "progressing", "0%"},
+		{4 * time.Second, "progressing", "40%"},
+		{time.Second, "failed", "50%"},
+		{time.Hour, "failed", "50%"},
+	}
+	for _, st := range steps {
+		e.clock.Advance(st.advance)
+		if status, progress, available := describe(hz, hangzhou, failed); status != st.status || progress != st.progress || available {
+			t.Fatalf("failing snapshot: status %s progress %s available %v; want %s %s false", status, progress, available, st.status, st.progress)
+		}
+	}
+	_, err := hz.CopySnapshot(&ecsclient.CopySnapshotRequest{RegionId: tea.String(hangzhou), SnapshotId: tea.String(failed), DestinationRegionId: tea.String(beijing)})
+	wantAPIError(t, err, "IncorrectSnapshotStatus", 403)
+	_, err = hz.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(hangzhou), ZoneId: tea.String(zoneH),
+		DiskCategory: tea.String("cloud_essd"), SnapshotId: tea.String(failed)})
+	wantAPIError(t, err, "IncorrectSnapshotStatus", 403)
+	list, err := hz.DescribeSnapshots(&ecsclient.DescribeSnapshotsRequest{RegionId: tea.String(hangzhou), Status: tea.String("failed")})
+	if err != nil || len(list.Body.Snapshots.Snapshot) != 1 || tea.StringValue(list.Body.Snapshots.Snapshot[0].SnapshotId) != failed {
+		t.Fatalf("DescribeSnapshots Status=failed = %v, %v; want only %s", list, err, failed)
+	}
+
+	// Only the next one failed: the disk's next snapshot succeeds.
+	good := mustSnapshot(t, hz, diskID)
+	e.clock.Advance(10 * time.Second)
+	if status, _, available := describe(hz, hangzhou, good); status != "accomplished" || !available {
+		t.Fatalf("snapshot after the failed one: %s, available %v", status, available)
+	}
+
+	e.srv.FailNextCopies(1)
+	copyOf := func(token string) string {
+		t.Helper()
+		out, err := hz.CopySnapshot(&ecsclient.CopySnapshotRequest{RegionId: tea.String(hangzhou), SnapshotId: tea.String(good),
+			DestinationRegionId: tea.String(beijing), ClientToken: tea.String(token)})
+		if err != nil {
+			t.Fatalf("CopySnapshot: %v", err)
+		}
+		return tea.StringValue(out.Body.SnapshotId)
+	}
+	badCopy := copyOf("first")
+	e.clock.Advance(5 * time.Second)
+	if status, progress, _ := describe(bj, beijing, badCopy); status != "failed" || progress != "50%" {
+		t.Fatalf("failing copy: %s %s", status, progress)
+	}
+	if again := copyOf("first"); again != badCopy {
+		t.Fatalf("the same ClientToken returned copy %s, want the failed %s", again, badCopy)
+	}
+	goodCopy := copyOf("second")
+	e.clock.Advance(10 * time.Second)
+	if status, _, _ := describe(bj, beijing, goodCopy); status != "accomplished" {
+		t.Fatalf("second copy: %s", status)
+	}
+	if _, err := bj.DeleteSnapshot(&ecsclient.DeleteSnapshotRequest{SnapshotId: tea.String(badCopy)}); err != nil {
+		t.Fatalf("DeleteSnapshot of the failed copy: %v", err)
+	}
+	if _, ok := e.srv.Snapshot(badCopy); ok {
+		t.Fatalf("failed copy %s still there after DeleteSnapshot", badCopy)
+	}
+}

@@ -67,6 +67,10 @@ type Server struct {
 	tokens    map[string]tokenEntry
 	calls     map[string]int
 	seq       int64
+	// failSnapshots and failCopies count the snapshots and cross-region
+	// copies still to be started that will fail (FailNextSnapshots,
+	// FailNextCopies).
+	failSnapshots, failCopies int
 
 	nonceMu sync.Mutex
 	nonces  map[string]time.Time
@@ -157,6 +161,24 @@ func (s *Server) Calls(action string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[action]
+}
+
+// FailNextSnapshots makes the next n snapshots that CreateSnapshot starts
+// fail halfway: their status goes from progressing to failed, as when ECS
+// cannot finish a snapshot. A failed snapshot cannot be copied or used to
+// create a disk and stays until deleted.
+func (s *Server) FailNextSnapshots(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failSnapshots = n
+}
+
+// FailNextCopies makes the next n cross-region copies that CopySnapshot
+// starts fail halfway, like FailNextSnapshots.
+func (s *Server) FailNextCopies(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failCopies = n
 }
 
 // Regions returns the configured regions.

@@ -62,6 +62,7 @@ func (s *Server) createSnapshot(req *request) (map[string]any, *apiError) {
 		retentionDays: days, encrypted: d.encrypted, kmsKeyID: d.kmsKeyID, tags: snapTags,
 		created: now, ready: now.Add(s.cfg.SnapshotDuration), seq: s.seq,
 	}
+	setFailure(sn, &s.failSnapshots)
 	s.snapshots[sn.id] = sn
 	s.rememberToken("CreateSnapshot", req, sn.id)
 	return map[string]any{"SnapshotId": sn.id}, nil
@@ -131,6 +132,7 @@ func (s *Server) copySnapshot(req *request) (map[string]any, *apiError) {
 		encrypted: encrypted, kmsKeyID: kms, tags: copyTags,
 		created: now, ready: now.Add(s.cfg.CopyDuration), seq: s.seq,
 	}
+	setFailure(c, &s.failCopies)
 	s.snapshots[c.id] = c
 	s.rememberToken("CopySnapshot", req, c.id)
 	return map[string]any{"SnapshotId": c.id}, nil
@@ -152,7 +154,7 @@ func (s *Server) describeSnapshots(req *request) (map[string]any, *apiError) {
 	}
 	status := p.Get("Status")
 	switch status {
-	case "", "all", SnapshotProgressing, SnapshotAccomplished, "failed":
+	case "", "all", SnapshotProgressing, SnapshotAccomplished, SnapshotFailed:
 	default:
 		return nil, errInvalidParam("Status")
 	}
@@ -205,7 +207,7 @@ func (s *Server) usage(sn *snapshot) string {
 
 func (s *Server) describeSnapshot(sn *snapshot, now time.Time) map[string]any {
 	remain := 0
-	if now.Before(sn.ready) {
+	if sn.status(now) == SnapshotProgressing {
 		remain = int(sn.ready.Sub(now).Seconds())
 	}
 	m := map[string]any{

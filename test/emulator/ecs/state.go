@@ -12,6 +12,7 @@ const (
 	DiskAvailable        = "Available"
 	SnapshotProgressing  = "progressing"
 	SnapshotAccomplished = "accomplished"
+	SnapshotFailed       = "failed"
 	timeLayout           = "2006-01-02T15:04:05Z"
 )
 
@@ -84,24 +85,46 @@ type snapshot struct {
 	kmsKeyID           string
 	tags               map[string]string
 	created, ready     time.Time
-	seq                int64
+	// fails marks a snapshot that ECS gives up on halfway (FailNextSnapshots,
+	// FailNextCopies): it goes from progressing to failed at failAt.
+	fails  bool
+	failAt time.Time
+	seq    int64
 }
 
 func (sn *snapshot) status(now time.Time) string {
-	if now.Before(sn.ready) {
+	switch {
+	case sn.fails && !now.Before(sn.failAt):
+		return SnapshotFailed
+	case now.Before(sn.ready):
 		return SnapshotProgressing
 	}
 	return SnapshotAccomplished
 }
 
-// progress is "0%".."100%", linear over the snapshot's duration.
+// progress is "0%".."100%", linear over the snapshot's duration; a failed
+// snapshot stays at the point where it failed.
 func (sn *snapshot) progress(now time.Time) string {
+	if sn.fails && now.After(sn.failAt) {
+		now = sn.failAt
+	}
 	if !now.Before(sn.ready) {
 		return "100%"
 	}
 	total := sn.ready.Sub(sn.created)
 	done := max(now.Sub(sn.created), 0)
 	return fmt.Sprintf("%d%%", int(done*100/total))
+}
+
+// setFailure makes sn fail halfway through its duration when the emulator
+// was told to fail the next n snapshots of its kind (*n > 0).
+func setFailure(sn *snapshot, n *int) {
+	if *n <= 0 {
+		return
+	}
+	*n--
+	sn.fails = true
+	sn.failAt = sn.created.Add(sn.ready.Sub(sn.created) / 2)
 }
 
 // Disk is a disk as the tests see it.
