@@ -222,6 +222,42 @@ func TestFaultsBackupRestore(t *testing.T) {
 	}
 }
 
+// TestFailedSnapshotFailsBackup: with waitForSnapshot, a disk snapshot that
+// ECS fails makes the stock Velero backup PartiallyFailed with the plugin's
+// explanation in `velero backup logs`, instead of a Completed backup whose
+// volume cannot be restored; the failed snapshot is not left in ECS.
+func TestFailedSnapshotFailsBackup(t *testing.T) {
+	ctx := testContext(t)
+	const ns, vsl, backup = "e2e-failed-snapshot", "wait-for-snapshot", "failed-snapshot"
+	region := regions[0]
+	ensureStorageClass(t, ctx, alltypeClass)
+	createNamespace(t, ctx, ns)
+	claim := createBoundDiskClaim(t, ctx, ns, "data", nil, 20, alltypeClass, region.ID, region.Zones[0])
+	if err := env.ApplyVSL(ctx, vsl, region.ID, map[string]string{"waitForSnapshot": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), vsl, metav1.DeleteOptions{})
+	})
+
+	env.Emulator.ECS.FailNextSnapshots(1)
+	t.Cleanup(func() { env.Emulator.ECS.FailNextSnapshots(0) })
+	velero(t, ctx, "backup", "create", backup, "--include-namespaces", ns, "--snapshot-volumes", "--volume-snapshot-locations", vsl)
+	waitPhase(t, ctx, stack.Backups, backup, "PartiallyFailed")
+	t.Cleanup(func() { deleteBackup(t, backup) })
+
+	logs := velero(t, ctx, "backup", "logs", backup)
+	for _, want := range []string{"snapshotting disk " + claim.DiskID, "as failed", "run the backup again"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("velero backup logs lack %q", want)
+		}
+	}
+	if left := backupSnapshots(region.ID, claim.DiskID); len(left) != 0 {
+		t.Errorf("ECS still holds the failed snapshot: %+v", left)
+	}
+	narrate(t, "ECS failed the snapshot of disk %s: backup %s is PartiallyFailed and says to run it again", claim.DiskID, backup)
+}
+
 // createNode creates a Node object with labels, deleted when the test ends.
 func createNode(t *testing.T, ctx context.Context, name string, labels map[string]string) {
 	t.Helper()
