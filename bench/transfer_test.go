@@ -221,7 +221,7 @@ func BenchmarkUploadSweep(b *testing.B) {
 }
 
 // sdkUpload is the raw-SDK baseline: a multipart upload of a stream with
-// concurrency parts in flight, each read into one of concurrency+1 buffers
+// concurrency parts in flight, each read into one of concurrency buffers
 // (the same memory bound as the plugin), parts completed in order.
 func sdkUpload(bkt *oss.Bucket, key string, r io.Reader, partSize int64, concurrency int) error {
 	imur, err := bkt.InitiateMultipartUpload(key)
@@ -232,8 +232,8 @@ func sdkUpload(bkt *oss.Bucket, key string, r io.Reader, partSize int64, concurr
 		num int
 		buf []byte
 	}
-	free := make(chan []byte, concurrency+1)
-	for range concurrency + 1 {
+	free := make(chan []byte, max(concurrency, 2))
+	for range max(concurrency, 2) {
 		free <- make([]byte, partSize)
 	}
 	jobs := make(chan job)

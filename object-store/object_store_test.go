@@ -889,3 +889,54 @@ type chunkReader struct {
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r    io.Reader
+	read func(n int)
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read(n)
+	return n, err
+}
+
+// TestPutObjectMemoryBound: an upload never holds more than partSize x
+// uploadConcurrency of the body (the README's bound), even when the body
+// is read much faster than parts go up.
+func TestPutObjectMemoryBound(t *testing.T) {
+	const part, conc, parts = 100 << 10, 4, 16
+	e := newEnv(t)
+	o := e.store("partSize", "100Ki", "uploadConcurrency", "4")
+	h := installHook(o)
+	e.faults.Set(fault.Config{DelayRate: 1, Delay: 50 * time.Millisecond, Seed: 1})
+	var mu sync.Mutex
+	var read, uploaded, peak int
+	h.onResp = func(r *http.Request, resp *http.Response) {
+		if opOf(r) == "UploadPart" && resp.StatusCode == http.StatusOK {
+			mu.Lock()
+			uploaded += int(r.ContentLength)
+			mu.Unlock()
+		}
+	}
+	data := randomBytes(parts*part, 9)
+	body := countingReader{r: bytes.NewReader(data), read: func(n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		read += n
+		peak = max(peak, read-uploaded)
+	}}
+	if err := o.PutObject(testBucket, "bounded", streamOnly{body}); err != nil {
+		t.Fatal(err)
+	}
+	if peak > part*conc {
+		t.Errorf("the upload held up to %d bytes of the body; want at most partSize x uploadConcurrency = %d", peak, part*conc)
+	}
+	if peak < part*(conc-1) {
+		t.Errorf("the upload held at most %d bytes; want parts read ahead while others upload (>= %d)", peak, part*(conc-1))
+	}
+	if got, _ := e.emu.ReadObject(testBucket, "bounded"); !bytes.Equal(got, data) {
+		t.Errorf("stored object differs from the body")
+	}
+}

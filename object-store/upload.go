@@ -166,9 +166,12 @@ func (u *upload) run(body io.Reader, first, second []byte, ended bool) error {
 	}
 	u.stop = make(chan struct{})
 
-	// Buffers: the two already read plus up to concurrency-1 more, so that
-	// every worker can hold one while the reader fills another.
-	bufs := newBufferPool(o.s.partSize, o.s.concurrency+1)
+	// Buffers: the two already read plus up to concurrency-2 more, so the
+	// upload holds at most partSize x concurrency (the bound the README
+	// promises). When every worker holds a part, the reader waits for one:
+	// reading ahead further would only cost memory, since Velero's stream is
+	// slower than the uploads (make bench).
+	bufs := newBufferPool(o.s.partSize, max(o.s.concurrency, 2))
 	bufs.adopt(2)
 	jobs := make(chan partJob)
 	var wg sync.WaitGroup

@@ -109,7 +109,11 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 		return "", fmt.Errorf("snapshotting disk %s: %w; the volume is not in this backup, so run the backup again", volumeID, err)
 	}
 	if err != nil {
-		log.WithError(err).WithField("snapshotID", ref.String()).Errorf("Snapshot not confirmed accomplished; it is kept with the backup and not copied to replica regions %v", v.cfg.replicaRegions)
+		msg := "Snapshot not confirmed accomplished; it is kept with the backup"
+		if len(v.cfg.replicaRegions) > 0 {
+			msg += fmt.Sprintf(" but not copied to replica regions %v", v.cfg.replicaRegions)
+		}
+		log.WithError(err).WithField("snapshotID", ref.String()).Error(msg)
 		return ref.String(), nil
 	}
 	v.replicate(src, ref, log)
