@@ -29,7 +29,7 @@ rounds="${BENCH_ROUNDS:-5}"
 sweep_rounds="${BENCH_SWEEP_ROUNDS:-2}"
 report="${BENCH_REPORT:-bench/REPORT.md}"
 raw="$(mktemp -d "${TMPDIR:-/tmp}/velero-bench-XXXXXX")"
-context="Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg) at start), $(go version | cut -d' ' -f3); BENCH_SIZES=$BENCH_SIZES, $rounds rounds of upload/download, $sweep_rounds of the sweep."
+context="Run of $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg) at start), $(go version | cut -d' ' -f3); BENCH_SIZES=$BENCH_SIZES, $rounds rounds of upload/download, $sweep_rounds of the sweep${BENCH_ONLY:+; only the benchmarks matching BENCH_ONLY=$BENCH_ONLY}."
 
 echo "bench: compiling"
 go test -c -o "$raw/bench.test" ./bench/ || exit 1

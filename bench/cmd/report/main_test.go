@@ -59,7 +59,7 @@ func TestRenderVerdicts(t *testing.T) {
 		"plugin ≥ 80% of the raw SDK multipart upload: 80% (median) → **met**",
 		"highest 150 MiB → **NOT met**", // one round's peak is over 128 MiB
 		"--- FAIL: BenchmarkSnapshots/volumes=20/restore-after-replicas",
-		"**TODO (not measured):**",
+		"**TODO (not measured in this run):**",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

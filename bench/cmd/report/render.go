@@ -283,13 +283,11 @@ func renderRestore(w *strings.Builder, r *results) {
 	w.WriteString("\n## 6. Restore overhead of the bundle's restore item actions\n\n")
 	names := r.names("BenchmarkRestoreOverhead/")
 	if len(names) == 0 {
-		w.WriteString("**TODO (not measured):** wall time of a stock Velero restore of 2,000 resources (ConfigMaps, Secrets, " +
-			"Deployments, Services, PVCs) with the bundle's restore item actions installed vs without (target ≤ 1.15×). " +
-			"It needs a real kube-apiserver and Velero server: the e2e stack (`test/e2e/stack`), which is a separate Go module " +
-			"that this package cannot import, and the actions read their ConfigMaps through the API server, so they cannot " +
-			"be timed without one. A `BenchmarkRestoreOverhead` in `test/e2e` (restore once with the full plugin binary, once " +
-			"with a binary that registers only the ObjectStore and VolumeSnapshotter) would fill this section: the report " +
-			"picks up any `BenchmarkRestoreOverhead/...` lines in the benchmark output.\n")
+		w.WriteString("**TODO (not measured in this run):** wall time of a stock Velero restore of 2,000 resources " +
+			"(ConfigMaps, Secrets, Deployments, Services, PVCs) with the bundle's restore item actions installed vs without " +
+			"(target ≤ 1.15×). It needs the e2e stack (etcd, kube-apiserver, the stock Velero server): `make bench` runs " +
+			"`BenchmarkRestoreOverhead` in `test/e2e` and replaces this section when the e2e tools are cached " +
+			"(`hack/tools.sh`), `BENCH_RESTORE` is not 0 and `BENCH_ONLY`, if set, matches `RestoreOverhead`.\n")
 		return
 	}
 	for _, n := range names {
