@@ -33,10 +33,15 @@ func (e *testEnv) backupVolumes(hz *VolumeSnapshotter, backup string, n int) []s
 // copiesIn counts the copies in region by the snapshot they were copied
 // from.
 func (e *testEnv) copiesIn(region string) map[string]int {
+	return e.countCopies(region, func(s ecs.Snapshot) string { return s.SourceSnapshotID })
+}
+
+// countCopies counts the copies in region by key.
+func (e *testEnv) countCopies(region string, key func(ecs.Snapshot) string) map[string]int {
 	out := map[string]int{}
 	for _, s := range e.srv.Snapshots(region) {
 		if s.SourceSnapshotID != "" {
-			out[s.SourceSnapshotID]++
+			out[key(s)]++
 		}
 	}
 	return out

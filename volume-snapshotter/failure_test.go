@@ -11,15 +11,9 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 )
 
-// statusesIn counts region's snapshots that are copies, by status.
+// copyStatusesIn counts the copies in region by status.
 func (e *testEnv) copyStatusesIn(region string) map[string]int {
-	out := map[string]int{}
-	for _, s := range e.srv.Snapshots(region) {
-		if s.SourceSnapshotID != "" {
-			out[s.Status]++
-		}
-	}
-	return out
+	return e.countCopies(region, func(s ecs.Snapshot) string { return s.Status })
 }
 
 // TestFailedCopies: when ECS fails a cross-region copy, the restore deletes
