@@ -2,6 +2,7 @@ package restoreactions
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -18,6 +19,9 @@ const (
 	annSuffixForceListen = "loadbalancer-force-override-listeners"
 	ccmHash              = "service.beta.kubernetes.io/hash"
 	ccmLBIDLabel         = "service.k8s.alibaba/loadbalancer-id"
+	// The CCM's finalizers on a Service whose CLB or NLB it manages.
+	ccmFinalizerCLB = "service.k8s.alibaba/resources"
+	ccmFinalizerNLB = "service.k8s.alibaba/nlb"
 )
 
 // SLBListenersAction adapts LoadBalancer Services to a new cluster, as the
@@ -27,9 +31,12 @@ const (
 //     (force-override-listeners "false"), so the restored Service cannot take
 //     over or rewrite the listeners still serving the original cluster;
 //   - in both that case and for a load balancer the CCM created, the CCM's
-//     bookkeeping (hash, loadbalancer-id label, status) is removed, so the
-//     target cluster's CCM reconciles the Service from scratch and, for a
-//     CCM-created one, creates a new load balancer.
+//     bookkeeping (hash, loadbalancer-id label, status, finalizers) is
+//     removed, so the target cluster's CCM reconciles the Service from
+//     scratch and, for a CCM-created one, creates a new load balancer. The
+//     finalizers went with the source cluster's resources: the target's CCM
+//     adds its own once it manages the Service, and until then a stale one
+//     would block deleting the Service wherever no CCM runs.
 //
 // NodePorts are left to Velero's own service action, which follows the
 // Restore's spec.preserveNodePorts. adjustLoadBalancerServices: "false" turns
@@ -86,6 +93,9 @@ func (a *SLBListenersAction) Execute(input *velero.RestoreItemActionExecuteInput
 		delete(labels, ccmLBIDLabel)
 		out.SetLabels(labels)
 	}
+	out.SetFinalizers(slices.DeleteFunc(out.GetFinalizers(), func(f string) bool {
+		return f == ccmFinalizerCLB || f == ccmFinalizerNLB
+	}))
 	unstructured.RemoveNestedField(out.Object, "status")
 	return velero.NewRestoreItemActionExecuteOutput(out), nil
 }

@@ -1,6 +1,7 @@
 package restoreactions
 
 import (
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,8 +11,9 @@ import (
 
 func service(typ corev1.ServiceType, ann, labels map[string]string) *corev1.Service {
 	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web", Annotations: ann, Labels: labels},
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web", Annotations: ann, Labels: labels,
+			Finalizers: []string{ccmFinalizerCLB, "example.com/keep", ccmFinalizerNLB}},
 		Spec: corev1.ServiceSpec{
 			Type:                  typ,
 			ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
@@ -108,6 +110,9 @@ func TestSLBListeners(t *testing.T) {
 			}
 			if !mapsEqual(svc.Labels, tc.wantLabels) {
 				t.Errorf("labels = %v, want %v", svc.Labels, tc.wantLabels)
+			}
+			if !slices.Equal(svc.Finalizers, []string{"example.com/keep"}) {
+				t.Errorf("finalizers = %v; want the CCM's removed and others kept", svc.Finalizers)
 			}
 			if len(svc.Status.LoadBalancer.Ingress) != 0 {
 				t.Errorf("status kept: %v", svc.Status)
