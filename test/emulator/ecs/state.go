@@ -105,7 +105,10 @@ func (sn *snapshot) status(now time.Time) string {
 // progress is "0%".."100%", linear over the snapshot's duration; a failed
 // snapshot stays at the point where it failed.
 func (sn *snapshot) progress(now time.Time) string {
-	if sn.fails && now.After(sn.failAt) {
+	if sn.fails && !now.Before(sn.failAt) {
+		if !sn.ready.After(sn.created) {
+			return "0%" // failed at once
+		}
 		now = sn.failAt
 	}
 	if !now.Before(sn.ready) {
