@@ -76,6 +76,53 @@ func TestCrossRegionRestore(t *testing.T) {
 	}
 }
 
+// TestCrossRegionCopyFailsOnce: when ECS fails the cross-region copy, the
+// stock Velero restore still completes: the plugin deletes the failed copy
+// and copies again, and the disk comes from the second copy.
+func TestCrossRegionCopyFailsOnce(t *testing.T) {
+	ctx := testContext(t)
+	const ns, dstNS, vsl, backup, restore = "e2e-copy-fails", "e2e-copy-fails-beijing", "copy-fails", "copy-fails", "copy-fails-restore"
+	src, dst := regions[0], regions[1]
+	if err := env.ApplyVSL(ctx, vsl, src.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), vsl, metav1.DeleteOptions{})
+	})
+	ensureStorageClass(t, ctx, alltypeClass)
+	createNamespace(t, ctx, ns)
+	claim := createBoundDiskClaim(t, ctx, ns, "data", nil, 20, alltypeClass, src.ID, src.Zones[0])
+	velero(t, ctx, "backup", "create", backup, "--include-namespaces", ns, "--snapshot-volumes", "--volume-snapshot-locations", vsl)
+	waitPhase(t, ctx, stack.Backups, backup, "Completed")
+	t.Cleanup(func() { deleteBackup(t, backup) })
+	snap := backupSnapshots(src.ID, claim.DiskID)[claim.DiskID]
+
+	createNode(t, ctx, "e2e-copy-fails-node", map[string]string{"topology.kubernetes.io/zone": dst.Zones[0]})
+	if err := env.ApplyVSL(ctx, vsl, dst.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Emulator.ECS.FailNextCopies(1)
+	t.Cleanup(func() { env.Emulator.ECS.FailNextCopies(0) })
+	copiesBefore := env.Emulator.ECS.Calls("CopySnapshot")
+	t.Cleanup(func() { _ = env.DeleteNamespace(context.Background(), dstNS) })
+	velero(t, ctx, "restore", "create", restore, "--from-backup", backup, "--namespace-mappings", ns+":"+dstNS)
+	waitPhase(t, ctx, stack.Restore, restore, "Completed")
+
+	_, disk := restoredDisk(t, ctx, dstNS, "data")
+	if n := env.Emulator.ECS.Calls("CopySnapshot") - copiesBefore; n != 2 {
+		t.Errorf("CopySnapshot calls during the restore = %d, want 2 (the failed copy and its replacement)", n)
+	}
+	var copies []string
+	for _, s := range env.Emulator.ECS.Snapshots(dst.ID) {
+		if s.SourceSnapshotID == snap.SnapshotID {
+			copies = append(copies, s.SnapshotID+" "+s.Status)
+		}
+	}
+	if len(copies) != 1 || copies[0] != disk.SourceSnapshotID+" accomplished" {
+		t.Errorf("copies of %s in %s: %v; want only the accomplished one disk %s was made from (%s)", snap.SnapshotID, dst.ID, copies, disk.DiskID, disk.SourceSnapshotID)
+	}
+}
+
 // TestRestoreAdjustments is issue 5 scenario 3: a LoadBalancer Service that
 // reuses an existing SLB keeps it with listeners not overridden; a 10Gi disk
 // claim is raised to 20Gi; a StorageClass conversion succeeds; one to a
