@@ -22,12 +22,7 @@ func TestCrossRegionRestore(t *testing.T) {
 	ctx := testContext(t)
 	const ns, dstNS, vsl, backup, restore = "e2e-xr", "e2e-xr-beijing", "cross-region", "cross-region", "cross-region-restore"
 	src, dst := regions[0], regions[1]
-	if err := env.ApplyVSL(ctx, vsl, src.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), vsl, metav1.DeleteOptions{})
-	})
+	applyVSL(t, ctx, vsl, src.ID, nil)
 	ensureStorageClass(t, ctx, alltypeClass)
 	createNamespace(t, ctx, ns)
 	claim := createBoundDiskClaim(t, ctx, ns, "data", map[string]any{"app": "db"}, 40, alltypeClass, src.ID, src.Zones[1])
@@ -47,6 +42,8 @@ func TestCrossRegionRestore(t *testing.T) {
 	createNode(t, ctx, node, map[string]string{
 		"topology.kubernetes.io/region": dst.ID, "topology.kubernetes.io/zone": dst.Zones[1],
 	})
+	// The same location, now in the restore region (its cleanup, registered
+	// first, runs after the backup's deletion, which needs it).
 	if err := env.ApplyVSL(ctx, vsl, dst.ID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +80,7 @@ func TestCrossRegionCopyFailsOnce(t *testing.T) {
 	ctx := testContext(t)
 	const ns, dstNS, vsl, backup, restore = "e2e-copy-fails", "e2e-copy-fails-beijing", "copy-fails", "copy-fails", "copy-fails-restore"
 	src, dst := regions[0], regions[1]
-	if err := env.ApplyVSL(ctx, vsl, src.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), vsl, metav1.DeleteOptions{})
-	})
+	applyVSL(t, ctx, vsl, src.ID, nil)
 	ensureStorageClass(t, ctx, alltypeClass)
 	createNamespace(t, ctx, ns)
 	claim := createBoundDiskClaim(t, ctx, ns, "data", nil, 20, alltypeClass, src.ID, src.Zones[0])
@@ -98,6 +90,8 @@ func TestCrossRegionCopyFailsOnce(t *testing.T) {
 	snap := backupSnapshots(src.ID, claim.DiskID)[claim.DiskID]
 
 	createNode(t, ctx, "e2e-copy-fails-node", map[string]string{"topology.kubernetes.io/zone": dst.Zones[0]})
+	// The same location, now in the restore region (its cleanup, registered
+	// first, runs after the backup's deletion, which needs it).
 	if err := env.ApplyVSL(ctx, vsl, dst.ID, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -280,12 +274,7 @@ func TestFailedSnapshotFailsBackup(t *testing.T) {
 	ensureStorageClass(t, ctx, alltypeClass)
 	createNamespace(t, ctx, ns)
 	claim := createBoundDiskClaim(t, ctx, ns, "data", nil, 20, alltypeClass, region.ID, region.Zones[0])
-	if err := env.ApplyVSL(ctx, vsl, region.ID, map[string]string{"waitForSnapshot": "true"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), vsl, metav1.DeleteOptions{})
-	})
+	applyVSL(t, ctx, vsl, region.ID, map[string]string{"waitForSnapshot": "true"})
 
 	env.Emulator.ECS.FailNextSnapshots(1)
 	t.Cleanup(func() { env.Emulator.ECS.FailNextSnapshots(0) })
@@ -303,6 +292,19 @@ func TestFailedSnapshotFailsBackup(t *testing.T) {
 		t.Errorf("ECS still holds the failed snapshot: %+v", left)
 	}
 	narrate(t, "ECS failed the snapshot of disk %s: backup %s is PartiallyFailed and says to run it again", claim.DiskID, backup)
+}
+
+// applyVSL creates the VolumeSnapshotLocation name on the ECS emulator in
+// region, deleted when the test ends. Call it before anything whose cleanup
+// needs the location (deleting a backup deletes its snapshots through it).
+func applyVSL(t *testing.T, ctx context.Context, name, region string, extra map[string]string) {
+	t.Helper()
+	if err := env.ApplyVSL(ctx, name, region, extra); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.Dynamic.Resource(stack.VSLs).Namespace(stack.VeleroNamespace).Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 // createNode creates a Node object with labels, deleted when the test ends.
