@@ -57,53 +57,61 @@ func init() {
 
 // parseRegions parses "region:zone,zone;region:zone".
 func parseRegions(s string) ([]ecs.Region, error) {
-	var out []ecs.Region
-	for _, part := range strings.Split(s, ";") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
-		id, zones, ok := strings.Cut(part, ":")
-		id = strings.TrimSpace(id)
-		if !ok || id == "" {
-			return nil, fmt.Errorf("%q is not region:zone[,zone...]", part)
-		}
-		r := ecs.Region{ID: id}
-		for _, z := range strings.Split(zones, ",") {
-			if z = strings.TrimSpace(z); z != "" {
-				r.Zones = append(r.Zones, z)
-			}
-		}
-		if len(r.Zones) == 0 {
-			return nil, fmt.Errorf("region %q has no zones", id)
-		}
-		out = append(out, r)
+	groups, err := parseGroups(s, "region", "zone", "zones")
+	if err != nil {
+		return nil, err
 	}
-	if len(out) == 0 {
+	if len(groups) == 0 {
 		return nil, fmt.Errorf("no regions given")
+	}
+	out := make([]ecs.Region, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, ecs.Region{ID: g.key, Zones: g.values})
 	}
 	return out, nil
 }
 
 // parseZoneCategories parses "zone:category,category;zone:category".
 func parseZoneCategories(s string) (map[string][]string, error) {
+	groups, err := parseGroups(s, "zone", "category", "categories")
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]string{}
+	for _, g := range groups {
+		out[g.key] = append(out[g.key], g.values...)
+	}
+	return out, nil
+}
+
+// group is one "key:value,value" of a flag.
+type group struct {
+	key    string
+	values []string
+}
+
+// parseGroups parses "key:value,value;key:value", in order; every key needs
+// at least one value. key, value and values name them in errors.
+func parseGroups(s, key, value, values string) ([]group, error) {
+	var out []group
 	for _, part := range strings.Split(s, ";") {
 		if part = strings.TrimSpace(part); part == "" {
 			continue
 		}
-		zone, cats, ok := strings.Cut(part, ":")
-		zone = strings.TrimSpace(zone)
-		if !ok || zone == "" {
-			return nil, fmt.Errorf("%q is not zone:category[,category...]", part)
+		k, vs, ok := strings.Cut(part, ":")
+		g := group{key: strings.TrimSpace(k)}
+		if !ok || g.key == "" {
+			return nil, fmt.Errorf("%q is not %s:%s[,%s...]", part, key, value, value)
 		}
-		for _, c := range strings.Split(cats, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				out[zone] = append(out[zone], c)
+		for _, v := range strings.Split(vs, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				g.values = append(g.values, v)
 			}
 		}
-		if len(out[zone]) == 0 {
-			return nil, fmt.Errorf("zone %q has no categories", zone)
+		if len(g.values) == 0 {
+			return nil, fmt.Errorf("%s %q has no %s", key, g.key, values)
 		}
+		out = append(out, g)
 	}
 	return out, nil
 }
