@@ -4,8 +4,10 @@
 package backupactions
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -15,6 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // NameDiskTopology is the action's registered name.
@@ -96,7 +100,7 @@ func (a *DiskTopologyAction) Execute(item runtime.Unstructured, backup *velerov1
 		changed = true
 	}
 	// The label Velero reads first; an existing zone label is the truth.
-	if labels[corev1.LabelTopologyZone] == "" && labels[corev1.LabelFailureDomainBetaZone] == "" {
+	if kube.Zone(labels) == "" {
 		set(&labels, corev1.LabelTopologyZone, facts.zone)
 	}
 	set(&ann, AnnDiskZone, facts.zone)
@@ -132,8 +136,8 @@ type facts struct{ zone, region, category, performanceLevel string }
 // (a region is not derived from a zone name).
 func diskFacts(pv *corev1.PersistentVolume) facts {
 	f := facts{
-		zone:   firstNonEmpty(pv.Labels[corev1.LabelTopologyZone], pv.Labels[corev1.LabelFailureDomainBetaZone], affinityValue(pv, diskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone)),
-		region: firstNonEmpty(pv.Labels[corev1.LabelTopologyRegion], pv.Labels[corev1.LabelFailureDomainBetaRegion], affinityValue(pv, corev1.LabelTopologyRegion)),
+		zone:   cmp.Or(kube.Zone(pv.Labels), affinityValue(pv, diskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone)),
+		region: cmp.Or(pv.Labels[corev1.LabelTopologyRegion], pv.Labels[corev1.LabelFailureDomainBetaRegion], affinityValue(pv, corev1.LabelTopologyRegion)),
 	}
 	if pv.Spec.CSI != nil {
 		attrs := pv.Spec.CSI.VolumeAttributes
@@ -154,7 +158,7 @@ func affinityValue(pv *corev1.PersistentVolume, keys ...string) string {
 	found := ""
 	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
 		for _, e := range term.MatchExpressions {
-			if e.Operator != corev1.NodeSelectorOpIn || len(e.Values) != 1 || !contains(keys, e.Key) {
+			if e.Operator != corev1.NodeSelectorOpIn || len(e.Values) != 1 || !slices.Contains(keys, e.Key) {
 				continue
 			}
 			if found != "" && found != e.Values[0] {
@@ -164,22 +168,4 @@ func affinityValue(pv *corev1.PersistentVolume, keys ...string) string {
 		}
 	}
 	return found
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -158,30 +158,26 @@ func (s *restoreState) diskMinimumSize(ctx context.Context) (resource.Quantity, 
 // raiseClaim raises a claim's storage request (and limit, if set below) to
 // min. It reports whether it changed anything.
 func raiseClaim(spec *corev1.PersistentVolumeClaimSpec, min resource.Quantity) bool {
-	if min.IsZero() {
+	if min.IsZero() || !raiseStorage(spec.Resources.Requests, min) {
 		return false
 	}
-	req, ok := spec.Resources.Requests[corev1.ResourceStorage]
-	if !ok || req.Cmp(min) >= 0 {
-		return false
-	}
-	spec.Resources.Requests[corev1.ResourceStorage] = min.DeepCopy()
-	if lim, ok := spec.Resources.Limits[corev1.ResourceStorage]; ok && lim.Cmp(min) < 0 {
-		spec.Resources.Limits[corev1.ResourceStorage] = min.DeepCopy()
-	}
+	raiseStorage(spec.Resources.Limits, min)
 	return true
 }
 
 // raisePV raises a PV's capacity to min; a PVC raised to min binds only to a
 // PV at least that large.
 func raisePV(pv *corev1.PersistentVolume, min resource.Quantity) bool {
-	if min.IsZero() {
+	return !min.IsZero() && raiseStorage(pv.Spec.Capacity, min)
+}
+
+// raiseStorage raises the storage quantity in l, when there is one below
+// min, to min and reports whether it did.
+func raiseStorage(l corev1.ResourceList, min resource.Quantity) bool {
+	q, ok := l[corev1.ResourceStorage]
+	if !ok || q.Cmp(min) >= 0 {
 		return false
 	}
-	c, ok := pv.Spec.Capacity[corev1.ResourceStorage]
-	if !ok || c.Cmp(min) >= 0 {
-		return false
-	}
-	pv.Spec.Capacity[corev1.ResourceStorage] = min.DeepCopy()
+	l[corev1.ResourceStorage] = min.DeepCopy()
 	return true
 }

@@ -124,9 +124,6 @@ func claimIsDisk(ctx context.Context, s *restoreState, annotations map[string]st
 	if p := pvcProvisionerAnnotation(annotations); p != "" {
 		return isDiskProvisioner(p), nil
 	}
-	if className != nil && *className == "" {
-		return false, nil
-	}
 	sc, err := claimClass(ctx, s, className)
 	if err != nil || sc == nil {
 		return false, err

@@ -1,6 +1,7 @@
 package restoreactions
 
 import (
+	"maps"
 	"reflect"
 	"testing"
 
@@ -103,7 +104,7 @@ func TestFlexVolumeToCSI(t *testing.T) {
 					t.Errorf("node affinity = %+v, want zone %s under %s", pv.Spec.NodeAffinity, tc.wantZone, DiskZoneKey)
 				}
 			case tc.wantAnn != nil:
-				if got := out.GetAnnotations(); !mapsEqual(got, tc.wantAnn) {
+				if got := out.GetAnnotations(); !maps.Equal(got, tc.wantAnn) {
 					t.Errorf("annotations = %v, want %v", got, tc.wantAnn)
 				}
 			default:

@@ -1,6 +1,7 @@
 package restoreactions
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -105,10 +106,10 @@ func TestSLBListeners(t *testing.T) {
 			}
 			svc := new(corev1.Service)
 			fromItem(t, out, svc)
-			if !mapsEqual(svc.Annotations, tc.wantAnn) {
+			if !maps.Equal(svc.Annotations, tc.wantAnn) {
 				t.Errorf("annotations = %v, want %v", svc.Annotations, tc.wantAnn)
 			}
-			if !mapsEqual(svc.Labels, tc.wantLabels) {
+			if !maps.Equal(svc.Labels, tc.wantLabels) {
 				t.Errorf("labels = %v, want %v", svc.Labels, tc.wantLabels)
 			}
 			if !slices.Equal(svc.Finalizers, []string{"example.com/keep"}) {
@@ -123,16 +124,4 @@ func TestSLBListeners(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
