@@ -33,12 +33,6 @@ const (
 	AnnDiskPerformanceLevel = "alibabacloud.com/disk-performance-level"
 )
 
-const (
-	diskCSIDriver  = "diskplugin.csi.alibabacloud.com"
-	diskFlexDriver = "alicloud/disk"
-	diskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
-)
-
 // categoryPattern matches one ECS disk category (cloud_essd, cloud_auto,
 // cloud_essd_entry, ...). A StorageClass may list several ("cloud_essd,
 // cloud_ssd"); then the PV alone does not say which one the disk is.
@@ -126,8 +120,8 @@ func (a *DiskTopologyAction) Progress(string, *velerov1.Backup) (velero.Operatio
 func (a *DiskTopologyAction) Cancel(string, *velerov1.Backup) error { return nil }
 
 func isDisk(pv *corev1.PersistentVolume) bool {
-	return (pv.Spec.CSI != nil && pv.Spec.CSI.Driver == diskCSIDriver) ||
-		(pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == diskFlexDriver)
+	return (pv.Spec.CSI != nil && pv.Spec.CSI.Driver == kube.DiskCSIDriver) ||
+		(pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == kube.DiskFlexDriver)
 }
 
 type facts struct{ zone, region, category, performanceLevel string }
@@ -136,7 +130,7 @@ type facts struct{ zone, region, category, performanceLevel string }
 // (a region is not derived from a zone name).
 func diskFacts(pv *corev1.PersistentVolume) facts {
 	f := facts{
-		zone:   cmp.Or(kube.Zone(pv.Labels), affinityValue(pv, diskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone)),
+		zone:   cmp.Or(kube.Zone(pv.Labels), affinityValue(pv, kube.DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone)),
 		region: cmp.Or(pv.Labels[corev1.LabelTopologyRegion], pv.Labels[corev1.LabelFailureDomainBetaRegion], affinityValue(pv, corev1.LabelTopologyRegion)),
 	}
 	if pv.Spec.CSI != nil {

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 func diskPV(labels map[string]string, attrs map[string]string, affinity map[string][]string) *corev1.PersistentVolume {
@@ -20,7 +22,7 @@ func diskPV(labels map[string]string, attrs map[string]string, affinity map[stri
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				CSI: &corev1.CSIPersistentVolumeSource{Driver: diskCSIDriver, VolumeHandle: "d-1", VolumeAttributes: attrs},
+				CSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-1", VolumeAttributes: attrs},
 			},
 		},
 	}
@@ -43,7 +45,7 @@ func TestDiskTopology(t *testing.T) {
 	}{
 		{name: "zone only in CSI node affinity: label and annotations added",
 			pv: diskPV(nil, map[string]string{"type": "cloud_essd", "performanceLevel": "PL1"},
-				map[string][]string{diskZoneKey: {"cn-hangzhou-h"}, corev1.LabelTopologyRegion: {"cn-hangzhou"}}),
+				map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h"}, corev1.LabelTopologyRegion: {"cn-hangzhou"}}),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"},
 			wantAnn: map[string]string{AnnDiskZone: "cn-hangzhou-h", AnnDiskRegion: "cn-hangzhou",
 				AnnDiskCategory: "cloud_essd", AnnDiskPerformanceLevel: "PL1"}},
@@ -52,11 +54,11 @@ func TestDiskTopology(t *testing.T) {
 			wantLabels: map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"},
 			wantAnn:    map[string]string{AnnDiskZone: "cn-beijing-a", AnnDiskRegion: "cn-beijing"}},
 		{name: "category list of a topology-alltype class is not recorded",
-			pv:         diskPV(nil, map[string]string{"type": "cloud_essd,cloud_ssd"}, map[string][]string{diskZoneKey: {"cn-hangzhou-i"}}),
+			pv:         diskPV(nil, map[string]string{"type": "cloud_essd,cloud_ssd"}, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-i"}}),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-i"},
 			wantAnn:    map[string]string{AnnDiskZone: "cn-hangzhou-i"}},
 		{name: "ambiguous zone affinity records nothing",
-			pv: diskPV(nil, nil, map[string][]string{diskZoneKey: {"cn-hangzhou-h", "cn-hangzhou-i"}})},
+			pv: diskPV(nil, nil, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h", "cn-hangzhou-i"}})},
 		{name: "everything already recorded: unchanged",
 			pv: func() *corev1.PersistentVolume {
 				p := diskPV(map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"}, nil, nil)
@@ -67,7 +69,7 @@ func TestDiskTopology(t *testing.T) {
 			pv: func() *corev1.PersistentVolume {
 				p := diskPV(map[string]string{corev1.LabelTopologyZone: "cn-shanghai-b"}, nil, nil)
 				p.Spec.CSI = nil
-				p.Spec.FlexVolume = &corev1.FlexPersistentVolumeSource{Driver: diskFlexDriver, Options: map[string]string{"volumeId": "d-1"}}
+				p.Spec.FlexVolume = &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, Options: map[string]string{"volumeId": "d-1"}}
 				return p
 			}(),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-shanghai-b"},
@@ -80,7 +82,7 @@ func TestDiskTopology(t *testing.T) {
 			}()},
 		{name: "NAS PV untouched",
 			pv: func() *corev1.PersistentVolume {
-				p := diskPV(nil, nil, map[string][]string{diskZoneKey: {"cn-hangzhou-h"}})
+				p := diskPV(nil, nil, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h"}})
 				p.Spec.CSI.Driver = "nasplugin.csi.alibabacloud.com"
 				return p
 			}()},

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // defaultDiskMinimumSize is the smallest disk the restore provisions: ESSD
@@ -105,7 +107,7 @@ func kindOf(input *velero.RestoreItemActionExecuteInput) string {
 
 // isDiskProvisioner reports whether a provisioner or driver name is an
 // Alibaba Cloud disk (CSI, or the legacy FlexVolume provisioner).
-func isDiskProvisioner(p string) bool { return p == DiskCSIDriver || p == DiskFlexDriver }
+func isDiskProvisioner(p string) bool { return p == kube.DiskCSIDriver || p == kube.DiskFlexDriver }
 
 // pvDriver returns the CSI driver or FlexVolume driver of a PV.
 func pvDriver(pv *corev1.PersistentVolume) string {

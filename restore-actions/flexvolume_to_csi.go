@@ -53,7 +53,7 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 		return nil, err
 	}
 	flex := pv.Spec.FlexVolume
-	if flex == nil || flex.Driver != DiskFlexDriver {
+	if flex == nil || flex.Driver != kube.DiskFlexDriver {
 		return unchanged(input), nil
 	}
 	if on, err := a.enabled(input); err != nil || !on {
@@ -61,7 +61,7 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 	}
 	diskID := flex.Options["volumeId"]
 	if diskID == "" {
-		return nil, fmt.Errorf("PV %s: FlexVolume %s has no options.volumeId, so the disk to convert to CSI is unknown", pv.Name, DiskFlexDriver)
+		return nil, fmt.Errorf("PV %s: FlexVolume %s has no options.volumeId, so the disk to convert to CSI is unknown", pv.Name, kube.DiskFlexDriver)
 	}
 	fsType := flex.FSType
 	if fsType == "" {
@@ -69,7 +69,7 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 	}
 	pv.Spec.FlexVolume = nil
 	pv.Spec.CSI = &corev1.CSIPersistentVolumeSource{
-		Driver:       DiskCSIDriver,
+		Driver:       kube.DiskCSIDriver,
 		VolumeHandle: diskID,
 		FSType:       fsType,
 		ReadOnly:     flex.ReadOnly,
@@ -86,15 +86,15 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 
 func (a *FlexVolumeToCSIAction) executePVC(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
 	ann := input.Item.(*unstructured.Unstructured).GetAnnotations()
-	if ann[annStorageProvisioner] != DiskFlexDriver && ann[annBetaStorageProvisioner] != DiskFlexDriver {
+	if ann[annStorageProvisioner] != kube.DiskFlexDriver && ann[annBetaStorageProvisioner] != kube.DiskFlexDriver {
 		return unchanged(input), nil
 	}
 	if on, err := a.enabled(input); err != nil || !on {
 		return unchanged(input), err
 	}
 	out := input.Item.(*unstructured.Unstructured).DeepCopy()
-	ann[annStorageProvisioner] = DiskCSIDriver
-	ann[annBetaStorageProvisioner] = DiskCSIDriver
+	ann[annStorageProvisioner] = kube.DiskCSIDriver
+	ann[annBetaStorageProvisioner] = kube.DiskCSIDriver
 	out.SetAnnotations(ann)
 	a.itemLog(a.Name(), out).Info("changing the FlexVolume disk provisioner annotations to CSI")
 	return velero.NewRestoreItemActionExecuteOutput(out), nil
@@ -112,7 +112,7 @@ func pvZone(pv *corev1.PersistentVolume) string {
 	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
 		for _, e := range term.MatchExpressions {
 			switch e.Key {
-			case DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone:
+			case kube.DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone:
 				if e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
 					return e.Values[0]
 				}
@@ -128,7 +128,7 @@ func zoneAffinity(zone string) *corev1.VolumeNodeAffinity {
 	return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
 		NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 			MatchExpressions: []corev1.NodeSelectorRequirement{{
-				Key: DiskZoneKey, Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
+				Key: kube.DiskZoneKey, Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
 			}},
 		}},
 	}}

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 const veleroNS = "velero"
@@ -174,7 +176,7 @@ func flexPV(name, size string) *corev1.PersistentVolume {
 			Capacity:    corev1.ResourceList{corev1.ResourceStorage: qty(size)},
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: DiskFlexDriver, FSType: "ext4",
+				FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, FSType: "ext4",
 					Options: map[string]string{"volumeId": "d-flex1"}},
 			},
 		},

@@ -47,10 +47,7 @@ const (
 	labelPluginConfig  = "velero.io/plugin-config"
 	pluginKindRIA      = "RestoreItemAction"
 
-	DiskCSIDriver  = "diskplugin.csi.alibabacloud.com"
-	NASCSIDriver   = "nasplugin.csi.alibabacloud.com"
-	DiskFlexDriver = "alicloud/disk"
-	DiskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
+	NASCSIDriver = "nasplugin.csi.alibabacloud.com"
 
 	annBetaStorageProvisioner = "volume.beta.kubernetes.io/storage-provisioner"
 	annStorageProvisioner     = "volume.kubernetes.io/storage-provisioner"

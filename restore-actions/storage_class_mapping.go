@@ -11,6 +11,8 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // StorageClassMappingAction rewrites the StorageClass of PVCs, PVs and
@@ -42,7 +44,7 @@ type target struct {
 	min   resource.Quantity // zero unless the target is a disk class
 }
 
-func (t target) disk() bool { return t.class.Provisioner == DiskCSIDriver }
+func (t target) disk() bool { return t.class.Provisioner == kube.DiskCSIDriver }
 
 // mapping returns the class that from maps to, "" when none. It reads the
 // configuration only for a claim that names a class.
@@ -71,9 +73,9 @@ func (a *StorageClassMappingAction) resolve(ctx context.Context, s *restoreState
 	if sc == nil {
 		return target{}, fmt.Errorf("%s: storageclass %s not exists; create it in the target cluster or change %s", what, to, KeyStorageClassMapping)
 	}
-	if sc.Provisioner != DiskCSIDriver && sc.Provisioner != NASCSIDriver {
+	if sc.Provisioner != kube.DiskCSIDriver && sc.Provisioner != NASCSIDriver {
 		return target{}, fmt.Errorf("%s: storageclass %s has provisioner %s: only support convert to storageclass with CSI diskplugin or nasplugin provisioner (%s, %s)",
-			what, to, sc.Provisioner, DiskCSIDriver, NASCSIDriver)
+			what, to, sc.Provisioner, kube.DiskCSIDriver, NASCSIDriver)
 	}
 	t := target{class: sc}
 	if !t.disk() {

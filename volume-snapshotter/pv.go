@@ -9,19 +9,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-)
 
-const (
-	// csiDiskDriver is the ACK CSI disk driver.
-	csiDiskDriver = "diskplugin.csi.alibabacloud.com"
-	// flexDiskDriver is the ACK FlexVolume disk driver.
-	flexDiskDriver = "alicloud/disk"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
 // Zone and region keys of PV labels and node affinity.
 var (
 	zoneKeys = []string{
-		"topology.diskplugin.csi.alibabacloud.com/zone",
+		kube.DiskZoneKey,
 		"topology.kubernetes.io/zone",
 		"failure-domain.beta.kubernetes.io/zone",
 	}
@@ -49,9 +44,9 @@ func (v *VolumeSnapshotter) GetVolumeID(u runtime.Unstructured) (string, error) 
 
 func diskID(pv *corev1.PersistentVolume) string {
 	switch {
-	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == csiDiskDriver:
+	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == kube.DiskCSIDriver:
 		return pv.Spec.CSI.VolumeHandle
-	case pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == flexDiskDriver:
+	case pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == kube.DiskFlexDriver:
 		return first(pv.Spec.FlexVolume.Options["VolumeId"], pv.Spec.FlexVolume.Options["volumeId"])
 	}
 	return ""
@@ -68,9 +63,9 @@ func (v *VolumeSnapshotter) SetVolumeID(u runtime.Unstructured, volumeID string)
 		return nil, err
 	}
 	switch {
-	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == csiDiskDriver:
+	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == kube.DiskCSIDriver:
 		pv.Spec.CSI.VolumeHandle = volumeID
-	case pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == flexDiskDriver:
+	case pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == kube.DiskFlexDriver:
 		opts := pv.Spec.FlexVolume.Options
 		if opts == nil {
 			opts = map[string]string{}
@@ -83,7 +78,7 @@ func (v *VolumeSnapshotter) SetVolumeID(u runtime.Unstructured, volumeID string)
 			opts["volumeId"] = volumeID
 		}
 	default:
-		return nil, fmt.Errorf("persistent volume %s is not an Alibaba Cloud disk PV (CSI driver %s or FlexVolume %s); only disk type PVs support cross-region restore in current version", pv.Name, csiDiskDriver, flexDiskDriver)
+		return nil, fmt.Errorf("persistent volume %s is not an Alibaba Cloud disk PV (CSI driver %s or FlexVolume %s); only disk type PVs support cross-region restore in current version", pv.Name, kube.DiskCSIDriver, kube.DiskFlexDriver)
 	}
 	info, err := v.restoredDisk(volumeID)
 	if err != nil {

@@ -17,6 +17,14 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// The ACK disk drivers and the disk zone key of PV node affinity, by which
+// every plugin of the bundle tells an Alibaba Cloud disk PV from others.
+const (
+	DiskCSIDriver  = "diskplugin.csi.alibabacloud.com"
+	DiskFlexDriver = "alicloud/disk"
+	DiskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
+)
+
 // userAgent is the base name of the clients' User-Agent; Velero's client
 // config appends version, OS and architecture.
 const userAgent = "velero-plugin-for-alibabacloud"
