@@ -42,14 +42,11 @@ type ObjectStore struct {
 	signer *oss.Client // publicEndpoint client for signed URLs; == client when unset
 	http   *http.Client
 	policy retryPolicy
-
-	// newCredentials is credentials.New; tests may replace it.
-	newCredentials func(credentials.Options) (*credentials.Provider, error)
 }
 
 // NewObjectStore returns an ObjectStore; Init configures it.
 func NewObjectStore(log logrus.FieldLogger) *ObjectStore {
-	return &ObjectStore{log: log, policy: defaultRetry, newCredentials: credentials.New}
+	return &ObjectStore{log: log, policy: defaultRetry}
 }
 
 // Init validates the BackupStorageLocation config and builds the OSS client.
@@ -59,7 +56,7 @@ func (o *ObjectStore) Init(cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	creds, err := o.newCredentials(credentials.Options{
+	creds, err := credentials.New(credentials.Options{
 		Kind:            kind,
 		CredentialsFile: s.credentialsFile,
 		Logger:          o.log,

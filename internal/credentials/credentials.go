@@ -277,9 +277,6 @@ func StaticForTest(id, secret, token string) *Provider {
 	return p
 }
 
-// Source describes where the credentials come from, without secrets.
-func (p *Provider) Source() string { return p.source }
-
 // Type is the credentials-go type of the source: access_key, sts, ecs_ram_role,
 // ram_role_arn or oidc_role_arn.
 func (p *Provider) Type() string { return p.typeName }
