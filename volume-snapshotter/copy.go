@@ -34,17 +34,11 @@ func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldL
 func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*snapshot, error) {
 	target := v.cfg.region
 	if ref.region == target || ref.region == "" {
-		s, err := v.describeSnapshot(target, ref.id)
-		if err == nil && tea.StringValue(s.Status) != snapshotAccomplished {
-			// A restore right after the backup: ECS makes disks only
-			// from accomplished snapshots.
-			return v.waitSnapshot(target, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
-		}
-		if err == nil || ref.region == target {
+		// Waits when the restore comes right after the backup: ECS makes
+		// disks only from accomplished snapshots.
+		s, err := v.waitSnapshot(target, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+		if err == nil || ref.region == target || !isNotFound(err) {
 			return s, err
-		}
-		if !isNotFound(err) {
-			return nil, err
 		}
 	}
 	// One copy per source and target, however many restores ask at once.

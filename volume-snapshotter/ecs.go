@@ -178,15 +178,12 @@ func retryable(err error) bool {
 		strings.Contains(err.Error(), "connection reset")
 }
 
-// errorCode is the ECS error code of err, or "".
+// errorCode is the ECS error code of err, or "". An apiError's code is its
+// SDK error's, which Unwrap exposes.
 func errorCode(err error) string {
 	var se *tea.SDKError
 	if errors.As(err, &se) {
 		return tea.StringValue(se.Code)
-	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae.code
 	}
 	return ""
 }
