@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,15 +194,10 @@ func ttlDays(ttl time.Duration) *int32 {
 // Backup's labels), then the disk's own user tags. System tags (acs:, aliyun)
 // and tags ECS would refuse are dropped.
 func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[string]string, log fieldLogger) []tag {
-	record := []tag{
-		{tagSourceRegion, region},
-		{tagSourceZone, tea.StringValue(d.ZoneId)},
-		{tagSourceCategory, tea.StringValue(d.Category)},
-		{tagSourcePL, tea.StringValue(d.PerformanceLevel)},
-		{tagSourceSize, strconv.Itoa(int(tea.Int32Value(d.Size)))},
-	}
+	record := sourceMeta{region: region, zone: tea.StringValue(d.ZoneId), category: tea.StringValue(d.Category),
+		performanceLevel: tea.StringValue(d.PerformanceLevel), sizeGiB: int64(tea.Int32Value(d.Size))}
 	return mergeTags([][]tag{
-		record,
+		record.recordTags(),
 		{{tagVeleroBackup, velero[tagVeleroBackup]}, {tagVeleroPV, velero[tagVeleroPV]}},
 		sortedTags(velero, tagVeleroBackup, tagVeleroPV),
 		sortedTags(diskTags(d)),

@@ -3,7 +3,6 @@ package volumesnapshotter
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
@@ -253,14 +252,7 @@ func bestCopy(list []*snapshot) *snapshot {
 func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, log fieldLogger) (string, error) {
 	srcID := tea.StringValue(src.SnapshotId)
 	meta := sourceMetaOf(src, srcRegion)
-	tags := mergeTags([][]tag{{
-		{tagSourceSnapshotID, srcID},
-		{tagSourceRegion, meta.region},
-		{tagSourceZone, meta.zone},
-		{tagSourceCategory, meta.category},
-		{tagSourcePL, meta.performanceLevel},
-		{tagSourceSize, strconv.FormatInt(meta.sizeGiB, 10)},
-	}, {
+	tags := mergeTags([][]tag{append([]tag{{tagSourceSnapshotID, srcID}}, meta.recordTags()...), {
 		{tagVeleroBackup, meta.tags[tagVeleroBackup]},
 		{tagVeleroPV, meta.tags[tagVeleroPV]},
 	}}, log)

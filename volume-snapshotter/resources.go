@@ -114,21 +114,27 @@ func snapshotList(resp *ecs.DescribeSnapshotsResponse) []*snapshot {
 }
 
 func snapshotTags(s *snapshot) map[string]string {
-	out := map[string]string{}
-	if s.Tags != nil {
-		for _, t := range s.Tags.Tag {
-			out[tea.StringValue(t.TagKey)] = tea.StringValue(t.TagValue)
-		}
+	if s.Tags == nil {
+		return map[string]string{}
 	}
-	return out
+	return tagMap(s.Tags.Tag)
 }
 
 func diskTags(d *disk) map[string]string {
-	out := map[string]string{}
-	if d.Tags != nil {
-		for _, t := range d.Tags.Tag {
-			out[tea.StringValue(t.TagKey)] = tea.StringValue(t.TagValue)
-		}
+	if d.Tags == nil {
+		return map[string]string{}
+	}
+	return tagMap(d.Tags.Tag)
+}
+
+// tagMap maps the keys of the SDK's tags (of disks or snapshots) to values.
+func tagMap[T interface {
+	GetTagKey() *string
+	GetTagValue() *string
+}](tags []T) map[string]string {
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		out[tea.StringValue(t.GetTagKey())] = tea.StringValue(t.GetTagValue())
 	}
 	return out
 }

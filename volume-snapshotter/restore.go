@@ -35,6 +35,18 @@ type sourceMeta struct {
 	tags                                     map[string]string
 }
 
+// recordTags are the tags by which a snapshot (and its copies) records its
+// source disk, read back by sourceMetaOf.
+func (m sourceMeta) recordTags() []tag {
+	return []tag{
+		{tagSourceRegion, m.region},
+		{tagSourceZone, m.zone},
+		{tagSourceCategory, m.category},
+		{tagSourcePL, m.performanceLevel},
+		{tagSourceSize, strconv.FormatInt(m.sizeGiB, 10)},
+	}
+}
+
 func sourceMetaOf(s *snapshot, region string) sourceMeta {
 	t := snapshotTags(s)
 	m := sourceMeta{
