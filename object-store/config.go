@@ -83,8 +83,6 @@ type settings struct {
 	concurrency     int
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
-
 // aliyunEndpoint recognises oss-<region>[-internal].aliyuncs.com so that a
 // custom endpoint of that shape still yields the V4 signing region.
 var aliyunEndpoint = regexp.MustCompile(`^oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com$`)
@@ -139,7 +137,7 @@ func parseSettings(cfg map[string]string) (*settings, error) {
 
 func (s *settings) parseEndpoints(cfg map[string]string) error {
 	region := strings.TrimSpace(cfg[keyRegion])
-	if region != "" && !regionPattern.MatchString(region) {
+	if region != "" && !config.RegionID.MatchString(region) {
 		return fmt.Errorf("%s config: %s %q is not an Alibaba Cloud region ID; use one such as cn-hangzhou", kind, keyRegion, region)
 	}
 	network, err := config.OneOf(kind, cfg, keyNetwork, "public", "internal", "public", "accelerate")
@@ -199,13 +197,8 @@ func pathStyleHost(host string) bool {
 // parseEndpoint accepts host[:port] or http(s)://host[:port]; https is the
 // default scheme because credentials travel in every request.
 func parseEndpoint(key, raw string) (*url.URL, error) {
-	withScheme := raw
-	if !strings.Contains(raw, "://") {
-		withScheme = "https://" + raw
-	}
-	u, err := url.Parse(withScheme)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+	u, ok := config.EndpointURL(raw)
+	if !ok || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("%s config: %s %q is not a valid endpoint; use host[:port] or https://host[:port] without a path, e.g. oss-cn-hangzhou.aliyuncs.com", kind, key, raw)
 	}
 	return u, nil

@@ -2,8 +2,6 @@ package volumesnapshotter
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -52,13 +50,6 @@ const (
 	maxCopiesAhead = 100
 )
 
-// Region and zone IDs as Alibaba Cloud spells them: cn-hangzhou, ap-southeast-1,
-// cn-hangzhou-h, cn-shanghai-finance-1.
-var (
-	regionIDPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
-	zoneIDPattern   = regionIDPattern
-)
-
 // settings is the validated VolumeSnapshotLocation config.
 type settings struct {
 	region          string
@@ -95,10 +86,10 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 	if s.region == "" {
 		return nil, fmt.Errorf("%s config: %s is required; set it to the region of the cluster's disks, e.g. cn-hangzhou", kind, keyRegion)
 	}
-	if !regionIDPattern.MatchString(s.region) {
+	if !config.RegionID.MatchString(s.region) {
 		return nil, fmt.Errorf("%s config: %s %q is not a region ID; use one such as cn-hangzhou", kind, keyRegion, s.region)
 	}
-	if s.zone != "" && !zoneIDPattern.MatchString(s.zone) {
+	if s.zone != "" && !config.RegionID.MatchString(s.zone) {
 		return nil, fmt.Errorf("%s config: %s %q is not a zone ID; use one such as %s-h", kind, keyZone, s.zone, s.region)
 	}
 	// Zones extend the region ID: cn-hangzhou-h, ap-southeast-1a.
@@ -149,12 +140,8 @@ func parseEndpoint(v string) (host, protocol string, err error) {
 	if v == "" {
 		return "", "", nil
 	}
-	raw := v
-	if !strings.Contains(v, "://") {
-		raw = "https://" + v
-	}
-	u, perr := url.Parse(raw)
-	if perr != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+	u, ok := config.EndpointURL(v)
+	if !ok {
 		return "", "", fmt.Errorf("%s config: %s %q must be a host name with an optional port and scheme, e.g. ecs-vpc.cn-hangzhou.aliyuncs.com or https://ecs.cn-hangzhou.aliyuncs.com", kind, keyEndpoint, v)
 	}
 	switch strings.ToLower(u.Scheme) {
@@ -170,7 +157,7 @@ func parseReplicaRegions(cfg map[string]string, home string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range config.List(cfg, keyReplicaRegions) {
-		if !regionIDPattern.MatchString(r) {
+		if !config.RegionID.MatchString(r) {
 			return nil, fmt.Errorf("%s config: %s: %q is not a region ID; list regions such as cn-beijing,cn-shanghai", kind, keyReplicaRegions, r)
 		}
 		if r == home {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
 )
 
 // snapshotRef is a snapshot ID as Velero stores it. Velero keeps only the
@@ -32,7 +34,7 @@ func parseSnapshotID(s string) (snapshotRef, error) {
 	if !hasRegion {
 		region, id = "", s
 	}
-	if !ecsSnapshotIDPattern.MatchString(id) || (hasRegion && !regionIDPattern.MatchString(region)) {
+	if !ecsSnapshotIDPattern.MatchString(id) || (hasRegion && !config.RegionID.MatchString(region)) {
 		return snapshotRef{}, fmt.Errorf("snapshot ID %q is not an ECS snapshot ID; want <region>/s-<id> (or s-<id> from the upstream plugin)", s)
 	}
 	return snapshotRef{region: region, id: id}, nil

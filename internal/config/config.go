@@ -6,11 +6,32 @@ package config
 
 import (
 	"fmt"
+	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// RegionID matches Alibaba Cloud region IDs (cn-hangzhou, ap-southeast-1,
+// cn-shanghai-finance-1) and zone IDs, which extend them (cn-hangzhou-h).
+var RegionID = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// EndpointURL parses an endpoint given as host[:port] or scheme://host[:port],
+// https when no scheme is given. It reports false when there is no host, or
+// there is a path, query or user info; which schemes to allow is the
+// caller's choice.
+func EndpointURL(raw string) (*url.URL, bool) {
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return nil, false
+	}
+	return u, true
+}
 
 // ValidateKeys rejects keys that are not in valid. Velero passes some keys of
 // its own (for example "bucket" and "prefix" for object stores); callers list

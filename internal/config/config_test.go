@@ -97,3 +97,36 @@ func checkErr(t *testing.T, err error, want []string) {
 		}
 	}
 }
+
+func TestEndpointURL(t *testing.T) {
+	tests := []struct {
+		raw, want string // want "" = rejected
+	}{
+		{"oss-cn-hangzhou.aliyuncs.com", "https://oss-cn-hangzhou.aliyuncs.com"},
+		{"http://127.0.0.1:9000/", "http://127.0.0.1:9000/"},
+		{"ftp://host", "ftp://host"}, // the scheme is the caller's to check
+		{"https://host/path", ""},
+		{"https://host?x=1", ""},
+		{"https://user@host", ""},
+		{"https://", ""},
+	}
+	for _, tt := range tests {
+		got := ""
+		if u, ok := EndpointURL(tt.raw); ok {
+			got = u.String()
+		}
+		if got != tt.want {
+			t.Errorf("EndpointURL(%q) = %q, want %q (\"\" = rejected)", tt.raw, got, tt.want)
+		}
+	}
+	for _, id := range []string{"cn-hangzhou", "ap-southeast-1", "cn-hangzhou-h", "cn-shanghai-finance-1"} {
+		if !RegionID.MatchString(id) {
+			t.Errorf("RegionID rejects %q", id)
+		}
+	}
+	for _, id := range []string{"Hangzhou", "cn", "cn_hangzhou"} {
+		if RegionID.MatchString(id) {
+			t.Errorf("RegionID accepts %q", id)
+		}
+	}
+}
