@@ -157,7 +157,7 @@ func (d *download) open() error {
 		return err
 	})
 	if err != nil {
-		return d.o.wrapError("get", d.bucket, d.key, err)
+		return err
 	}
 	d.body = res.Response
 	return nil

@@ -150,7 +150,7 @@ func (o *ObjectStore) ObjectExists(bucket, key string) (bool, error) {
 		return err
 	})
 	if err != nil {
-		return false, o.wrapError("check", bucket, key, err)
+		return false, err
 	}
 	return exists, nil
 }
@@ -221,7 +221,7 @@ func (o *ObjectStore) list(bucket, prefix, delimiter string, page func(oss.ListO
 			return err
 		})
 		if err != nil {
-			return o.wrapError("list", bucket, prefix, err)
+			return err
 		}
 		page(res)
 		if !res.IsTruncated {
@@ -241,8 +241,7 @@ func (o *ObjectStore) DeleteObject(bucket, key string) error {
 	if err != nil {
 		return err
 	}
-	err = o.withRetry("delete", bucket, key, func() error { return b.DeleteObject(key) })
-	return o.wrapError("delete", bucket, key, err)
+	return o.withRetry("delete", bucket, key, func() error { return b.DeleteObject(key) })
 }
 
 // CreateSignedURL returns a GET URL valid for ttl, for publicEndpoint when

@@ -35,14 +35,15 @@ func (p retryPolicy) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// withRetry runs fn until it succeeds, fails permanently or runs out of attempts.
-// The returned error is the last one, already wrapped by the caller's fn.
+// withRetry runs fn until it succeeds, fails permanently or runs out of
+// attempts, and returns the last error wrapped (wrapError) with op, bucket
+// and key, which also name the retries in the log.
 func (o *ObjectStore) withRetry(op, bucket, key string, fn func() error) error {
 	var err error
 	for n := 1; ; n++ {
 		err = fn()
 		if err == nil || !isTransient(err) || n >= o.policy.attempts {
-			return err
+			return o.wrapError(op, bucket, key, err)
 		}
 		wait := o.policy.backoff(n)
 		o.log.WithFields(map[string]any{

@@ -90,7 +90,7 @@ func (o *ObjectStore) putSingle(b bucketAPI, bucket, key string, data []byte) er
 	if errors.As(err, &cerr) {
 		return o.deleteCorrupt(b, bucket, key, cerr)
 	}
-	return o.wrapError("put", bucket, key, err)
+	return err
 }
 
 // checkCRC compares the CRC64 OSS reports in hdr with want and returns
@@ -114,7 +114,7 @@ func checkCRC(hdr http.Header, want uint64, mismatch *crcError) error {
 // complete, and returns an error so that the backup is retried or failed.
 func (o *ObjectStore) deleteCorrupt(b bucketAPI, bucket, key string, cerr *crcError) error {
 	if derr := o.withRetry("delete", bucket, key, func() error { return b.DeleteObject(key) }); derr != nil {
-		return fmt.Errorf("%w; deleting the corrupt object also failed: %v", cerr, o.wrapError("delete", bucket, key, derr))
+		return fmt.Errorf("%w; deleting the corrupt object also failed: %v", cerr, derr)
 	}
 	o.log.WithField("bucket", bucket).WithField("key", key).Error("deleted object whose CRC64 did not match the uploaded data")
 	return fmt.Errorf("%w; the corrupt object was deleted", cerr)
@@ -162,7 +162,7 @@ func (u *upload) run(body io.Reader, first, second []byte, ended bool) error {
 		defer u.abortStrays()
 	}
 	if err != nil {
-		return o.wrapError("initiate multipart upload", u.bucket, u.key, err)
+		return err
 	}
 	u.stop = make(chan struct{})
 
@@ -251,7 +251,7 @@ func (u *upload) uploadPart(j partJob) {
 	o := u.o
 	crc := checksum(j.data)
 	var part oss.UploadPart
-	err := o.withRetry("upload part", u.bucket, u.key, func() error {
+	err := o.withRetry(fmt.Sprintf("upload part %d of", j.num), u.bucket, u.key, func() error {
 		var hdr http.Header
 		var err error
 		part, err = u.b.UploadPart(u.imur, byteReader(j.data), int64(len(j.data)), j.num, oss.GetResponseHeader(&hdr))
@@ -261,7 +261,7 @@ func (u *upload) uploadPart(j partJob) {
 		return checkCRC(hdr, crc, &crcError{op: "upload", bucket: u.bucket, key: u.key, part: j.num, client: crc, transient: true})
 	})
 	if err != nil {
-		u.fail(o.wrapError(fmt.Sprintf("upload part %d of", j.num), u.bucket, u.key, err))
+		u.fail(err)
 		return
 	}
 	u.mu.Lock()
@@ -304,7 +304,7 @@ func (u *upload) complete() error {
 		return err
 	})
 	if err != nil {
-		return o.wrapError("complete multipart upload", u.bucket, u.key, err)
+		return err
 	}
 	u.imur.UploadID = "" // completed: nothing to abort
 	// The parts are fixed now, so a mismatch cannot be retried here.
@@ -330,7 +330,7 @@ func (u *upload) abort(cause error) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%w; aborting multipart upload %s also failed, its parts stay billed until a lifecycle rule for incomplete uploads removes them: %v",
-			cause, u.imur.UploadID, o.wrapError("abort multipart upload", u.bucket, u.key, err))
+			cause, u.imur.UploadID, err)
 	}
 	o.log.WithField("bucket", u.bucket).WithField("key", u.key).WithField("uploadID", u.imur.UploadID).
 		Warn("aborted multipart upload after a failure")
@@ -349,7 +349,7 @@ func (u *upload) abortStrays() {
 		return err
 	})
 	if err != nil {
-		o.log.WithField("bucket", u.bucket).WithField("key", u.key).WithError(o.wrapError("list multipart uploads", u.bucket, u.key, err)).
+		o.log.WithField("bucket", u.bucket).WithField("key", u.key).WithError(err).
 			Warn("cannot look for multipart uploads left by a lost response; a lifecycle rule for incomplete uploads removes them")
 		return
 	}
@@ -361,7 +361,7 @@ func (u *upload) abortStrays() {
 		err := o.withRetry("abort multipart upload", u.bucket, u.key, func() error { return u.b.AbortMultipartUpload(stray) })
 		log := o.log.WithField("bucket", u.bucket).WithField("key", u.key).WithField("uploadID", up.UploadID)
 		if err != nil {
-			log.WithError(o.wrapError("abort multipart upload", u.bucket, u.key, err)).Warn("cannot abort a multipart upload whose initiation answer was lost")
+			log.WithError(err).Warn("cannot abort a multipart upload whose initiation answer was lost")
 			continue
 		}
 		log.Info("aborted a multipart upload whose initiation answer was lost")
