@@ -74,14 +74,13 @@ func resolveVars(get func(string) string, origin, stsEndpoint string) (*plan, er
 			if token != "" {
 				c.SecurityToken = tea.String(token)
 			}
-			return &plan{c, fmt.Sprintf("%s (AssumeRole %s with access key %s)", origin, roleARN, id)}, nil
+			return newPlan(origin, c), nil
 		}
 		if token != "" {
-			return &plan{cred.Config{Type: tea.String("sts"), AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret),
-				SecurityToken: tea.String(token)}, fmt.Sprintf("%s (STS token, access key %s)", origin, id)}, nil
+			return newPlan(origin, cred.Config{Type: tea.String("sts"), AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret),
+				SecurityToken: tea.String(token)}), nil
 		}
-		return &plan{cred.Config{Type: tea.String("access_key"), AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret)},
-			fmt.Sprintf("%s (access key %s)", origin, id)}, nil
+		return newPlan(origin, cred.Config{Type: tea.String("access_key"), AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret)}), nil
 	case token != "":
 		return nil, fmt.Errorf("%s: a security token is set without %s and %s", origin, envAccessKeyID, envAccessKeySecret)
 	case oidcProvider != "" || oidcFile != "":
@@ -91,16 +90,15 @@ func resolveVars(get func(string) string, origin, stsEndpoint string) (*plan, er
 					origin, envRoleARN, envOIDCProviderARN, envOIDCTokenFile, v.name)
 			}
 		}
-		return &plan{cred.Config{Type: tea.String("oidc_role_arn"), RoleArn: tea.String(roleARN),
+		return newPlan(origin, cred.Config{Type: tea.String("oidc_role_arn"), RoleArn: tea.String(roleARN),
 			OIDCProviderArn: tea.String(oidcProvider), OIDCTokenFilePath: tea.String(oidcFile),
 			RoleSessionName: tea.String(session), RoleSessionExpiration: tea.Int(defaultSessionDuration),
-			STSEndpoint: tea.String(endpoint)}, fmt.Sprintf("%s (RRSA: AssumeRoleWithOIDC %s)", origin, roleARN)}, nil
+			STSEndpoint: tea.String(endpoint)}), nil
 	case roleARN != "":
 		return nil, fmt.Errorf("%s: %s needs either %s and %s (AssumeRole) or %s and %s (RRSA)",
 			origin, envRoleARN, envAccessKeyID, envAccessKeySecret, envOIDCProviderARN, envOIDCTokenFile)
 	case ramRole != "":
-		return &plan{cred.Config{Type: tea.String("ecs_ram_role"), RoleName: tea.String(ramRole)},
-			fmt.Sprintf("%s (ECS RAM role %s from instance metadata)", origin, ramRole)}, nil
+		return newPlan(origin, cred.Config{Type: tea.String("ecs_ram_role"), RoleName: tea.String(ramRole)}), nil
 	}
 	return nil, nil
 }
@@ -137,17 +135,17 @@ func resolveProfile(p *iniProfile, origin, stsEndpoint string) (*plan, error) {
 	switch typ {
 	case "access_key":
 		c.AccessKeyId, c.AccessKeySecret = tea.String(k["access_key_id"]), tea.String(k["access_key_secret"])
-		return &plan{c, fmt.Sprintf("%s (access key %s)", origin, k["access_key_id"])}, nil
+		return newPlan(origin, c), nil
 	case "sts":
 		c.AccessKeyId, c.AccessKeySecret = tea.String(k["access_key_id"]), tea.String(k["access_key_secret"])
 		c.SecurityToken = tea.String(p.token())
-		return &plan{c, fmt.Sprintf("%s (STS token, access key %s)", origin, k["access_key_id"])}, nil
+		return newPlan(origin, c), nil
 	case "ecs_ram_role":
 		if k["role_name"] == "" {
 			return nil, fmt.Errorf("%s: type ecs_ram_role needs role_name (the RAM role attached to the node)", origin)
 		}
 		c.RoleName = tea.String(k["role_name"])
-		return &plan{c, fmt.Sprintf("%s (ECS RAM role %s from instance metadata)", origin, k["role_name"])}, nil
+		return newPlan(origin, c), nil
 	case "ram_role_arn":
 		c.AccessKeyId, c.AccessKeySecret = tea.String(k["access_key_id"]), tea.String(k["access_key_secret"])
 		if t := p.token(); t != "" {
@@ -157,16 +155,36 @@ func resolveProfile(p *iniProfile, origin, stsEndpoint string) (*plan, error) {
 		c.STSEndpoint = tea.String(endpoint)
 		setOptional(&c.Policy, k["policy"])
 		setOptional(&c.ExternalId, k["external_id"])
-		return &plan{c, fmt.Sprintf("%s (AssumeRole %s with access key %s)", origin, k["role_arn"], k["access_key_id"])}, nil
+		return newPlan(origin, c), nil
 	case "oidc_role_arn":
 		c.RoleArn, c.OIDCProviderArn = tea.String(k["role_arn"]), tea.String(k["oidc_provider_arn"])
 		c.OIDCTokenFilePath = tea.String(k["oidc_token_file_path"])
 		c.RoleSessionName, c.RoleSessionExpiration = tea.String(session), tea.Int(duration)
 		c.STSEndpoint = tea.String(endpoint)
 		setOptional(&c.Policy, k["policy"])
-		return &plan{c, fmt.Sprintf("%s (RRSA: AssumeRoleWithOIDC %s)", origin, k["role_arn"])}, nil
+		return newPlan(origin, c), nil
 	}
 	return nil, fmt.Errorf("%s: unsupported type %q", origin, typ) // validate() already refused it
+}
+
+// newPlan is the plan for c, whose source names origin and, without
+// secrets, the credentials.
+func newPlan(origin string, c cred.Config) *plan {
+	id := tea.StringValue(c.AccessKeyId)
+	var source string
+	switch tea.StringValue(c.Type) {
+	case "access_key":
+		source = fmt.Sprintf("%s (access key %s)", origin, id)
+	case "sts":
+		source = fmt.Sprintf("%s (STS token, access key %s)", origin, id)
+	case "ecs_ram_role":
+		source = fmt.Sprintf("%s (ECS RAM role %s from instance metadata)", origin, tea.StringValue(c.RoleName))
+	case "ram_role_arn":
+		source = fmt.Sprintf("%s (AssumeRole %s with access key %s)", origin, tea.StringValue(c.RoleArn), id)
+	case "oidc_role_arn":
+		source = fmt.Sprintf("%s (RRSA: AssumeRoleWithOIDC %s)", origin, tea.StringValue(c.RoleArn))
+	}
+	return &plan{c, source}
 }
 
 func setOptional(dst **string, v string) {
