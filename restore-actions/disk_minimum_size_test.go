@@ -89,24 +89,15 @@ func TestDiskMinimumSize(t *testing.T) {
 			if !tc.noClass {
 				objs = append(objs, classes...)
 			}
-			env, client := newTestEnv(objs...)
-			a := &DiskMinimumSizeAction{base{log: testLog(), env: env}}
-			in := item(t, tc.item)
-			out, err := run(t, a, in.DeepCopy(), testRestore("r1", tc.config))
-			if tc.wantErr != nil {
-				assertErrContains(t, err, tc.wantErr...)
+			in, out, ok := actionCase{objs: objs, item: tc.item, restore: testRestore("r1", tc.config), wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &DiskMinimumSizeAction{b} })
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tc.wantSize == "" {
 				assertSame(t, in, out)
 			} else if got := sizesOf(t, out); got != tc.wantSize {
 				t.Errorf("size = %s, want %s", got, tc.wantSize)
-			}
-			if n := len(client.Actions()); n > tc.maxCalls {
-				t.Errorf("%d API calls, want at most %d: %v", n, tc.maxCalls, client.Actions())
 			}
 		})
 	}

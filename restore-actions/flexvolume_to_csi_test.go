@@ -74,19 +74,10 @@ func TestFlexVolumeToCSI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env, client := newTestEnv(tc.objs...)
-			a := &FlexVolumeToCSIAction{base{log: testLog(), env: env}}
-			in := item(t, tc.item)
-			out, err := run(t, a, in.DeepCopy(), testRestore("r1", tc.config))
-			if tc.wantErr != nil {
-				assertErrContains(t, err, tc.wantErr...)
+			in, out, ok := actionCase{objs: tc.objs, item: tc.item, restore: testRestore("r1", tc.config), wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &FlexVolumeToCSIAction{b} })
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := len(client.Actions()); n > tc.maxCalls {
-				t.Errorf("%d API calls, want at most %d", n, tc.maxCalls)
 			}
 			switch {
 			case tc.wantCSI != nil:

@@ -98,6 +98,38 @@ func run(t testing.TB, a executor, it *unstructured.Unstructured, r *velerov1.Re
 	return out.UpdatedItem.(*unstructured.Unstructured), nil
 }
 
+// actionCase is what the table tests of every action share: a fake cluster
+// holding objs, an item, the Restore, the expected error and the most API
+// calls the action may make.
+type actionCase struct {
+	objs     []runtime.Object
+	item     runtime.Object
+	restore  *velerov1.Restore
+	wantErr  []string
+	maxCalls int
+}
+
+// execute runs the action newAction builds on c.item and returns the item
+// before and after. When c expects an error it checks it and returns false;
+// otherwise it fails on an error and checks the number of API calls.
+func (c actionCase) execute(t *testing.T, newAction func(base) executor) (in, out *unstructured.Unstructured, ok bool) {
+	t.Helper()
+	env, client := newTestEnv(c.objs...)
+	in = item(t, c.item)
+	out, err := run(t, newAction(base{log: testLog(), env: env}), in.DeepCopy(), c.restore)
+	if c.wantErr != nil {
+		assertErrContains(t, err, c.wantErr...)
+		return in, nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(client.Actions()); n > c.maxCalls {
+		t.Errorf("%d API calls, want at most %d: %v", n, c.maxCalls, client.Actions())
+	}
+	return in, out, true
+}
+
 // fromItem converts an action's output back to a typed object.
 func fromItem(t testing.TB, u *unstructured.Unstructured, into any) {
 	t.Helper()

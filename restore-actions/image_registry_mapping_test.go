@@ -197,16 +197,10 @@ func TestImageRegistryMapping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env, client := newTestEnv(tc.objs...)
-			a := &ImageRegistryMappingAction{base{log: testLog(), env: env}}
-			in := item(t, tc.item)
-			out, err := run(t, a, in.DeepCopy(), testRestore("r1", tc.config))
-			if tc.wantErr != nil {
-				assertErrContains(t, err, tc.wantErr...)
+			in, out, ok := actionCase{objs: tc.objs, item: tc.item, restore: testRestore("r1", tc.config), wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &ImageRegistryMappingAction{b} })
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tc.want == nil {
 				assertSame(t, in, out)
@@ -217,9 +211,6 @@ func TestImageRegistryMapping(t *testing.T) {
 						t.Errorf("%s = %q, want %q", k, got[k], w)
 					}
 				}
-			}
-			if n := len(client.Actions()); n > tc.maxCalls {
-				t.Errorf("%d API calls, want at most %d", n, tc.maxCalls)
 			}
 		})
 	}

@@ -84,21 +84,12 @@ func TestSLBListeners(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env, client := newTestEnv(tc.objs...)
-			a := &SLBListenersAction{base{log: testLog(), env: env}}
-			in := item(t, tc.item)
 			r := testRestore("r1", tc.config)
 			r.Spec.PreserveNodePorts = &tc.preserve
-			out, err := run(t, a, in.DeepCopy(), r)
-			if tc.wantErr != nil {
-				assertErrContains(t, err, tc.wantErr...)
+			in, out, ok := actionCase{objs: tc.objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &SLBListenersAction{b} })
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := len(client.Actions()); n > tc.maxCalls {
-				t.Errorf("%d API calls, want at most %d", n, tc.maxCalls)
 			}
 			if tc.unchanged {
 				assertSame(t, in, out)

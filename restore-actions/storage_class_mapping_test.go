@@ -117,20 +117,14 @@ to-ebs: gp3
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := append(append(append([]runtime.Object{}, cluster...), tc.nodes...), tc.extra...)
-			env, client := newTestEnv(objs...)
-			a := &StorageClassMappingAction{base{log: testLog(), env: env}}
-			in := item(t, tc.item)
 			r := testRestore("r1", "")
 			if tc.extra != nil {
 				r = testRestore("r1", "mig")
 			}
-			out, err := run(t, a, in.DeepCopy(), r)
-			if tc.wantErr != nil {
-				assertErrContains(t, err, tc.wantErr...)
+			in, out, ok := actionCase{objs: objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &StorageClassMappingAction{b} })
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tc.wantClass == "" && tc.check == nil {
 				assertSame(t, in, out)
@@ -148,9 +142,6 @@ to-ebs: gp3
 				typed := tc.item.DeepCopyObject()
 				fromItem(t, out, typed)
 				tc.check(t, typed)
-			}
-			if n := len(client.Actions()); n > tc.maxCalls {
-				t.Errorf("%d API calls, want at most %d: %v", n, tc.maxCalls, client.Actions())
 			}
 		})
 	}
