@@ -87,13 +87,19 @@ func (o *ObjectStore) wrapError(op, bucket, key string, err error) error {
 	return e
 }
 
-// networkHint explains failures before OSS answered: TLS trust and DNS.
-func (o *ObjectStore) networkHint(err error) string {
+// isCertificateError reports an x509 failure to verify the server's
+// certificate: retrying cannot fix it.
+func isCertificateError(err error) bool {
 	var uae x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var certErr *x509.CertificateInvalidError
+	return errors.As(err, &uae) || errors.As(err, &hostErr) || errors.As(err, &certErr)
+}
+
+// networkHint explains failures before OSS answered: TLS trust and DNS.
+func (o *ObjectStore) networkHint(err error) string {
 	var tlsErr *tls.CertificateVerificationError
-	if errors.As(err, &uae) || errors.As(err, &hostErr) || errors.As(err, &certErr) || errors.As(err, &tlsErr) {
+	if isCertificateError(err) || errors.As(err, &tlsErr) {
 		return fmt.Sprintf("the TLS certificate of %s is not trusted: set %s to the PEM bundle of the CA that signed it", o.s.endpoint, keyCACert)
 	}
 	var dnsErr *net.DNSError

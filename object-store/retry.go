@@ -1,7 +1,6 @@
 package objectstore
 
 import (
-	"crypto/x509"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -73,10 +72,7 @@ func isTransient(err error) bool {
 	if errors.As(err, &crcSDK) {
 		return true
 	}
-	var uae x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var certErr *x509.CertificateInvalidError
-	if errors.As(err, &uae) || errors.As(err, &hostErr) || errors.As(err, &certErr) {
+	if isCertificateError(err) {
 		return false
 	}
 	var dnsErr *net.DNSError

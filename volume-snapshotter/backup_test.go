@@ -41,7 +41,7 @@ func TestRetention(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateSnapshot: %v", err)
 			}
-			s, _ := e.srv.Snapshot(strings.TrimPrefix(id, hangzhou+"/"))
+			s, _ := e.srv.Snapshot(rawID(id))
 			if s.RetentionDays != tt.want {
 				t.Errorf("RetentionDays = %d, want %d", s.RetentionDays, tt.want)
 			}
@@ -70,7 +70,7 @@ func TestSnapshotTagLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := e.srv.Snapshot(strings.TrimPrefix(id, hangzhou+"/"))
+	s, _ := e.srv.Snapshot(rawID(id))
 	if len(s.Tags) != maxTags {
 		t.Errorf("%d tags, want %d: %v", len(s.Tags), maxTags, s.Tags)
 	}

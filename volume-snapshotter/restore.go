@@ -169,18 +169,9 @@ func (v *VolumeSnapshotter) chooseZone(volumeAZ, recorded string, zones map[stri
 // categoryOrder is the categories to try: the wanted one when the zone offers
 // it (or does not say), then the fallbacks the zone offers.
 func categoryOrder(wanted string, offered []string) []string {
-	if len(offered) == 0 {
-		out := []string{wanted}
-		for _, c := range categoryFallback {
-			if c != wanted {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
 	var out []string
 	for _, c := range append([]string{wanted}, categoryFallback...) {
-		if slices.Contains(offered, c) && !slices.Contains(out, c) {
+		if (len(offered) == 0 || slices.Contains(offered, c)) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}

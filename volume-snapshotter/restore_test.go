@@ -384,7 +384,7 @@ func TestConcurrentCrossRegionRestores(t *testing.T) {
 		ids[i] = id
 	}
 	for _, id := range ids {
-		e.waitAccomplished(strings.TrimPrefix(id, hangzhou+"/"))
+		e.waitAccomplished(rawID(id))
 	}
 	bj := e.snapshotter(beijing, map[string]string{keyPollInterval: "50ms"})
 	start := time.Now()
@@ -498,7 +498,7 @@ func BenchmarkCrossRegionRestore20(b *testing.B) {
 			ids[j] = id
 		}
 		for _, id := range ids {
-			e.waitAccomplished(strings.TrimPrefix(id, hangzhou+"/"))
+			e.waitAccomplished(rawID(id))
 		}
 		b.StartTimer()
 		start := time.Now()
