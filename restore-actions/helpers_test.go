@@ -201,18 +201,12 @@ func csiPV(name, driver, size, class string) *corev1.PersistentVolume {
 }
 
 func flexPV(name, size string) *corev1.PersistentVolume {
-	return &corev1.PersistentVolume{
-		TypeMeta:   pvType,
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:    corev1.ResourceList{corev1.ResourceStorage: qty(size)},
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, FSType: "ext4",
-					Options: map[string]string{"volumeId": "d-flex1"}},
-			},
-		},
+	pv := csiPV(name, "", size, "")
+	pv.Spec.PersistentVolumeSource = corev1.PersistentVolumeSource{
+		FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, FSType: "ext4",
+			Options: map[string]string{"volumeId": "d-flex1"}},
 	}
+	return pv
 }
 
 func statefulSet(templates ...corev1.PersistentVolumeClaim) *stsObj {
