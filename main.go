@@ -12,9 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 
-	backupactions "github.com/alibabacloud/velero-plugin-for-alibabacloud/backup-actions"
 	objectstore "github.com/alibabacloud/velero-plugin-for-alibabacloud/object-store"
-	restoreactions "github.com/alibabacloud/velero-plugin-for-alibabacloud/restore-actions"
 	volumesnapshotter "github.com/alibabacloud/velero-plugin-for-alibabacloud/volume-snapshotter"
 )
 
@@ -30,12 +28,10 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	framework.NewServer().
+	registerItemActions(framework.NewServer().
 		BindFlags(pflag.CommandLine).
 		RegisterObjectStore(providerName, newObjectStore).
-		RegisterVolumeSnapshotter(providerName, newVolumeSnapshotter).
-		RegisterRestoreItemActionsV2(restoreactions.Initializers()).
-		RegisterBackupItemActionsV2(backupactions.Initializers()).
+		RegisterVolumeSnapshotter(providerName, newVolumeSnapshotter)).
 		Serve()
 }
 

@@ -304,20 +304,20 @@ func (s *Stack) buildPlugin(ctx context.Context) error {
 	return s.goBuildPlugin(ctx, s.PluginDir)
 }
 
-// BuildPluginVariant compiles the plugin with the product's main.go replaced
-// by mainSource (through `go build -overlay`, so the product tree is not
-// touched) into a new directory under the run directory, and returns that
-// directory, ready for RestartVeleroServer.
-func (s *Stack) BuildPluginVariant(ctx context.Context, name string, mainSource []byte) (string, error) {
+// BuildPluginVariant compiles the plugin with the product's file (relative
+// to the repository root) replaced by source (`go build -overlay`, so the
+// product tree is not touched) into a new directory under the run directory,
+// and returns that directory, ready for RestartVeleroServer.
+func (s *Stack) BuildPluginVariant(ctx context.Context, name, file string, source []byte) (string, error) {
 	dir := filepath.Join(s.Dir, "plugins-"+name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	src := filepath.Join(s.Dir, "tmp", "main-"+name+".go")
-	if err := os.WriteFile(src, mainSource, 0o600); err != nil {
+	src := filepath.Join(s.Dir, "tmp", name+"-"+filepath.Base(file))
+	if err := os.WriteFile(src, source, 0o600); err != nil {
 		return "", err
 	}
-	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(s.opts.RepoRoot, "main.go"): src}})
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(s.opts.RepoRoot, file): src}})
 	if err != nil {
 		return "", err
 	}
