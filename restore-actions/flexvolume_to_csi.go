@@ -59,9 +59,9 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 	if on, err := a.enabled(input); err != nil || !on {
 		return unchanged(input), err
 	}
-	diskID := flex.Options["volumeId"]
+	diskID := kube.DiskID(pv)
 	if diskID == "" {
-		return nil, fmt.Errorf("PV %s: FlexVolume %s has no options.volumeId, so the disk to convert to CSI is unknown", pv.Name, kube.DiskFlexDriver)
+		return nil, fmt.Errorf("PV %s: FlexVolume %s has neither options.VolumeId nor options.volumeId, so the disk to convert to CSI is unknown", pv.Name, kube.DiskFlexDriver)
 	}
 	fsType := flex.FSType
 	if fsType == "" {

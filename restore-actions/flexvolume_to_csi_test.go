@@ -23,6 +23,10 @@ func TestFlexVolumeToCSI(t *testing.T) {
 	}
 	noID := flexPV("pv", "20Gi")
 	delete(noID.Spec.FlexVolume.Options, "volumeId")
+	// The VolumeSnapshotter reads VolumeId too: both plugins must agree.
+	upperID := flexPV("pv", "20Gi")
+	delete(upperID.Spec.FlexVolume.Options, "volumeId")
+	upperID.Spec.FlexVolume.Options["VolumeId"] = "d-flex2"
 	optFS := flexPV("pv", "20Gi")
 	optFS.Spec.FlexVolume.FSType = ""
 	optFS.Spec.FlexVolume.Options["fsType"] = "xfs"
@@ -51,7 +55,10 @@ func TestFlexVolumeToCSI(t *testing.T) {
 		{name: "fsType from options, read-only kept, no zone",
 			item:    optFS,
 			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "xfs", ReadOnly: true}, maxCalls: 1},
-		{name: "FlexVolume without volumeId", item: noID, wantErr: []string{"PV pv", "options.volumeId"}},
+		{name: "disk ID in options.VolumeId",
+			item:    upperID,
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex2", FSType: "ext4"}, maxCalls: 1},
+		{name: "FlexVolume without volumeId", item: noID, wantErr: []string{"PV pv", "options.VolumeId", "options.volumeId"}},
 		{name: "opted out per restore", config: "mig",
 			objs: []runtime.Object{restoreCM("mig", map[string]string{KeyFlexVolumeToCSI: "false"})},
 			item: flexPV("pv", "20Gi"), maxCalls: 1},

@@ -30,8 +30,11 @@ const (
 	tagSourceSize       = tagPrefix + "source-size-gib"
 	tagSourceSnapshotID = tagPrefix + "source-snapshot-id" // on copies: the snapshot they were copied from
 	tagRestoredFrom     = tagPrefix + "restored-from"      // on restored disks: the Velero snapshot ID
-	// tagUpstreamZone is the upstream Alibaba plugin's zone tag (its spelling).
-	tagUpstreamZone = "orginal-volume-az"
+	// tagUpstreamZone is the zone tag of snapshots made by the upstream
+	// Alibaba plugin (AliyunContainerService/velero-plugin,
+	// velero-plugin-alibabacloud/volume_snapshotter.go, originalVolumeAZTagKey;
+	// "orginal" is its spelling).
+	tagUpstreamZone = "alibabacloud.velero-plugin/orginal-volume-az"
 )
 
 // ECS allows 20 tags per resource, keys and values of at most 128 characters.
@@ -97,7 +100,7 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 	if !v.cfg.waitForSnapshot && len(v.cfg.replicaRegions) == 0 {
 		return ref.String(), nil
 	}
-	src, err := v.waitSnapshot(ref.region, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+	src, err := v.waitSnapshot(ref.region, ref.id, snapshotWait{timeout: v.cfg.snapshotTimeout, key: keySnapshotTimeout}, log)
 	var failed *snapshotFailedError
 	if errors.As(err, &failed) {
 		// Velero records no snapshot for a failed CreateSnapshot, so
@@ -127,8 +130,8 @@ func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapsho
 		resp, err := call(v, region, "CreateSnapshot", func(c ecsAPI) (*ecs.CreateSnapshotResponse, error) {
 			return c.CreateSnapshot(req)
 		})
-		if errorCode(err) == "IncorrectDiskStatus.CreatingSnapshot" {
-			log.Info("Another snapshot of the disk is in progress; waiting for it before snapshotting")
+		if hasCode(err, snapshotBusyCodes) {
+			log.WithField("code", errorCode(err)).Info("ECS cannot snapshot the disk yet (another snapshot of it is in progress, or it is still loading data); waiting")
 			return false, "", nil
 		}
 		if err != nil {
@@ -138,7 +141,7 @@ func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapsho
 		return true, "", nil
 	})
 	if errors.Is(err, errTimeout) {
-		return "", fmt.Errorf("another snapshot of the disk was still in progress after %s (%s)", v.cfg.snapshotTimeout, keySnapshotTimeout)
+		return "", fmt.Errorf("ECS still refused to snapshot the disk after %s (another snapshot of it in progress, or its data still loading); raise %s or back up later", v.cfg.snapshotTimeout, keySnapshotTimeout)
 	}
 	if err == nil && id == "" {
 		return "", fmt.Errorf("ecs CreateSnapshot in region %s returned no snapshot ID", region)
@@ -196,7 +199,7 @@ func ttlDays(ttl time.Duration) *int32 {
 func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[string]string, log fieldLogger) []tag {
 	record := sourceMeta{region: region, zone: tea.StringValue(d.ZoneId), category: tea.StringValue(d.Category),
 		performanceLevel: tea.StringValue(d.PerformanceLevel), sizeGiB: int64(tea.Int32Value(d.Size))}
-	return mergeTags([][]tag{
+	return mergeTags(createTagRule, [][]tag{
 		record.recordTags(),
 		{{tagVeleroBackup, velero[tagVeleroBackup]}, {tagVeleroPV, velero[tagVeleroPV]}},
 		sortedTags(velero, tagVeleroBackup, tagVeleroPV),
@@ -217,15 +220,20 @@ func sortedTags(m map[string]string, skip ...string) []tag {
 	return out
 }
 
-// mergeTags keeps the first valid tag of each key, in order, up to maxTags.
-func mergeTags(groups [][]tag, log fieldLogger) []tag {
+// mergeTags keeps the first tag of each key that valid accepts, in order, up
+// to maxTags.
+func mergeTags(valid tagRule, groups [][]tag, log fieldLogger) []tag {
 	var out, dropped []tag
 	seen := map[string]bool{}
 	for gi, g := range groups {
 		for _, t := range g {
 			// The plugin's own keys come only from the first group, never
 			// from a disk that was itself restored by the plugin.
-			if seen[t.key] || t.value == "" || (gi > 0 && strings.HasPrefix(t.key, tagPrefix)) || !validUserTag(t) {
+			if seen[t.key] || t.value == "" || (gi > 0 && strings.HasPrefix(t.key, tagPrefix)) {
+				continue
+			}
+			if !valid(t) {
+				log.Debugf("ECS refuses tag %q=%q on this call; not setting it", t.key, t.value)
 				continue
 			}
 			seen[t.key] = true
@@ -246,11 +254,14 @@ func mergeTags(groups [][]tag, log fieldLogger) []tag {
 	return out
 }
 
-// validUserTag: ECS refuses keys starting with aliyun or acs: (system tags)
-// and keys or values containing http:// or https://, or longer than 128.
-func validUserTag(t tag) bool {
-	k := strings.ToLower(t.key)
-	if strings.HasPrefix(k, "aliyun") || strings.HasPrefix(k, "acs:") {
+// tagRule reports whether ECS accepts a tag on a call.
+type tagRule func(tag) bool
+
+// createTagRule is what CreateSnapshot and CreateDisk accept: no key
+// starting with aliyun or acs: (system tags), no key or value containing
+// http:// or https://, none longer than 128 characters.
+func createTagRule(t tag) bool {
+	if t.key == "" || isSystemTagPrefix(t.key) {
 		return false
 	}
 	for _, s := range []string{t.key, t.value} {
@@ -259,7 +270,18 @@ func validUserTag(t tag) bool {
 			return false
 		}
 	}
-	return t.key != ""
+	return true
+}
+
+// copyTagRule is what CopySnapshot accepts: it also refuses values that
+// start with aliyun or acs: (InvalidTagValue.Malformed), such as the backup
+// tag of a backup named aliyun-daily-20260101. The copy then lacks that tag;
+// restores from it do not need it.
+func copyTagRule(t tag) bool { return createTagRule(t) && !isSystemTagPrefix(t.value) }
+
+func isSystemTagPrefix(s string) bool {
+	s = strings.ToLower(s)
+	return strings.HasPrefix(s, "aliyun") || strings.HasPrefix(s, "acs:")
 }
 
 func toCreateSnapshotTags(tags []tag) []*ecs.CreateSnapshotRequestTag {

@@ -177,7 +177,7 @@ func TestSecondSnapshotOfADiskWaits(t *testing.T) {
 	if first == second || len(e.srv.Snapshots(hangzhou)) != 2 {
 		t.Errorf("snapshots %s, %s; want two", first, second)
 	}
-	if !strings.Contains(e.logs.String(), "Another snapshot of the disk is in progress") {
+	if !strings.Contains(e.logs.String(), "ECS cannot snapshot the disk yet") || !strings.Contains(e.logs.String(), "code=IncorrectDiskStatus.CreatingSnapshot") {
 		t.Errorf("the wait was not logged")
 	}
 }

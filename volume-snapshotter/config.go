@@ -17,6 +17,7 @@ const (
 	keyZone                  = "zone"
 	keyCredentialsFile       = "credentialsFile"
 	keyEndpoint              = "endpoint"
+	keyRegionEndpoints       = "regionEndpoints"
 	keyNetwork               = "network"
 	keyKMSKeyID              = "kmsKeyId"
 	keySnapshotRetentionDays = "snapshotRetentionDays"
@@ -30,7 +31,7 @@ const (
 )
 
 var validKeys = []string{
-	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyNetwork, keyKMSKeyID,
+	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyRegionEndpoints, keyNetwork, keyKMSKeyID,
 	keySnapshotRetentionDays, keyReplicaRegions, keySnapshotTimeout, keyCopyTimeout,
 	keyDiskTimeout, keyPollInterval, keyCopiesAhead, keyWaitForSnapshot,
 }
@@ -55,10 +56,10 @@ type settings struct {
 	region          string
 	zone            string
 	credentialsFile string
-	// endpoint is host[:port] when the user set one; protocol is "HTTP" or
-	// "HTTPS" for it.
-	endpoint        string
-	protocol        string
+	// endpoint is the location region's API host[:port] when the user set
+	// one, and regionEndpoints those of other regions.
+	endpoint        endpoint
+	regionEndpoints map[string]endpoint
 	network         string
 	kmsKeyID        string
 	retentionDays   int64 // -1: follow the Backup's TTL; 0: keep until Velero deletes it
@@ -100,7 +101,10 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 	if s.network, err = config.OneOf(kind, cfg, keyNetwork, networkVPC, networkVPC, networkPublic); err != nil {
 		return nil, err
 	}
-	if s.endpoint, s.protocol, err = parseEndpoint(cfg[keyEndpoint]); err != nil {
+	if s.endpoint, err = parseEndpoint(keyEndpoint, cfg[keyEndpoint]); err != nil {
+		return nil, err
+	}
+	if s.regionEndpoints, err = parseRegionEndpoints(cfg, s.region); err != nil {
 		return nil, err
 	}
 	if s.retentionDays, err = config.Int(kind, cfg, keySnapshotRetentionDays, -1, 0, maxRetentionDays); err != nil {
@@ -132,25 +136,55 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 	return s, nil
 }
 
+// endpoint is an ECS API endpoint as the SDK takes it: the host[:port] and
+// the protocol, "HTTPS" or "HTTP".
+type endpoint struct{ host, protocol string }
+
 // parseEndpoint accepts host[:port], https://host[:port] or http://host[:port]
-// (the last for a local emulator). The SDK takes the host and the protocol
-// separately.
-func parseEndpoint(v string) (host, protocol string, err error) {
+// (the last for a local emulator).
+func parseEndpoint(key, v string) (endpoint, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return "", "", nil
+		return endpoint{}, nil
 	}
 	u, ok := config.EndpointURL(v)
 	if !ok {
-		return "", "", fmt.Errorf("%s config: %s %q must be a host name with an optional port and scheme, e.g. ecs-vpc.cn-hangzhou.aliyuncs.com or https://ecs.cn-hangzhou.aliyuncs.com", kind, keyEndpoint, v)
+		return endpoint{}, fmt.Errorf("%s config: %s %q must be a host name with an optional port and scheme, e.g. ecs-vpc.cn-hangzhou.aliyuncs.com or https://ecs.cn-hangzhou.aliyuncs.com", kind, key, v)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
-		return u.Host, "HTTPS", nil
+		return endpoint{u.Host, "HTTPS"}, nil
 	case "http":
-		return u.Host, "HTTP", nil
+		return endpoint{u.Host, "HTTP"}, nil
 	}
-	return "", "", fmt.Errorf("%s config: %s %q has scheme %q; use https:// (or http:// for a local emulator)", kind, keyEndpoint, v, u.Scheme)
+	return endpoint{}, fmt.Errorf("%s config: %s %q has scheme %q; use https:// (or http:// for a local emulator)", kind, key, v, u.Scheme)
+}
+
+// parseRegionEndpoints reads "region=endpoint,region=endpoint".
+func parseRegionEndpoints(cfg map[string]string, home string) (map[string]endpoint, error) {
+	out := map[string]endpoint{}
+	for _, entry := range config.List(cfg, keyRegionEndpoints) {
+		region, value, ok := strings.Cut(entry, "=")
+		region = strings.TrimSpace(region)
+		if !ok || !config.RegionID.MatchString(region) {
+			return nil, fmt.Errorf("%s config: %s entry %q must be <region>=<endpoint>, e.g. cn-beijing=ecs.cn-beijing.aliyuncs.com", kind, keyRegionEndpoints, entry)
+		}
+		if region == home {
+			return nil, fmt.Errorf("%s config: %s lists the location's own region %q; set %s for it instead", kind, keyRegionEndpoints, region, keyEndpoint)
+		}
+		if _, dup := out[region]; dup {
+			return nil, fmt.Errorf("%s config: %s lists region %q twice", kind, keyRegionEndpoints, region)
+		}
+		e, err := parseEndpoint(keyRegionEndpoints, value)
+		if err != nil {
+			return nil, err
+		}
+		if e.host == "" {
+			return nil, fmt.Errorf("%s config: %s entry %q has no endpoint after '='", kind, keyRegionEndpoints, entry)
+		}
+		out[region] = e
+	}
+	return out, nil
 }
 
 func parseReplicaRegions(cfg map[string]string, home string) ([]string, error) {
@@ -182,14 +216,24 @@ func positiveDuration(cfg map[string]string, key string, def time.Duration) (tim
 	return d, nil
 }
 
-// ecsEndpoint is the API host for region: the configured endpoint, else the
-// regional VPC or public endpoint.
-func (s *settings) ecsEndpoint(region string) (host, protocol string) {
-	if s.endpoint != "" {
-		return s.endpoint, s.protocol
+// ecsEndpoint is the API endpoint for calls about region. A VPC endpoint
+// (ecs-vpc.<region>.aliyuncs.com) answers only callers inside that region's
+// network, so it serves the location's own region alone; every other region
+// (the source of a cross-region restore, replicaRegions, a plain upstream
+// snapshot ID's search) is called at its configured regionEndpoints entry,
+// else at its public endpoint.
+func (s *settings) ecsEndpoint(region string) endpoint {
+	if region != s.region {
+		if e, ok := s.regionEndpoints[region]; ok {
+			return e
+		}
+		return endpoint{"ecs." + region + ".aliyuncs.com", "HTTPS"}
 	}
-	if s.network == networkPublic {
-		return "ecs." + region + ".aliyuncs.com", "HTTPS"
+	switch {
+	case s.endpoint.host != "":
+		return s.endpoint
+	case s.network == networkPublic:
+		return endpoint{"ecs." + region + ".aliyuncs.com", "HTTPS"}
 	}
-	return "ecs-vpc." + region + ".aliyuncs.com", "HTTPS"
+	return endpoint{"ecs-vpc." + region + ".aliyuncs.com", "HTTPS"}
 }

@@ -19,7 +19,7 @@ func TestConfigValidation(t *testing.T) {
 			"region": "cn-hangzhou", "zone": "cn-hangzhou-h", "network": "public", "kmsKeyId": "key-1",
 			"snapshotRetentionDays": "30", "replicaRegions": "cn-beijing, cn-shanghai", "snapshotTimeout": "2h",
 			"copyTimeout": "3h", "diskTimeout": "5m", "pollInterval": "2s", "endpoint": "ecs-vpc.cn-hangzhou.aliyuncs.com",
-			"copiesAhead": "0", "waitForSnapshot": "true",
+			"copiesAhead": "0", "waitForSnapshot": "true", "regionEndpoints": "cn-beijing=ecs.cn-beijing.aliyuncs.com",
 		}},
 		{name: "zone without dash", cfg: map[string]string{"region": "ap-southeast-1", "zone": "ap-southeast-1a"}},
 		{name: "missing region", cfg: map[string]string{}, wantErr: "VolumeSnapshotLocation config: region is required"},
@@ -38,6 +38,11 @@ func TestConfigValidation(t *testing.T) {
 		{name: "zero timeout", cfg: map[string]string{"region": "cn-hangzhou", "snapshotTimeout": "0s"}, wantErr: "snapshotTimeout must be greater than zero"},
 		{name: "endpoint with path", cfg: map[string]string{"region": "cn-hangzhou", "endpoint": "https://ecs.aliyuncs.com/api"}, wantErr: "endpoint \"https://ecs.aliyuncs.com/api\" must be a host name"},
 		{name: "endpoint ftp", cfg: map[string]string{"region": "cn-hangzhou", "endpoint": "ftp://ecs.aliyuncs.com"}, wantErr: `has scheme "ftp"`},
+		{name: "regionEndpoints without '='", cfg: map[string]string{"region": "cn-hangzhou", "regionEndpoints": "ecs.cn-beijing.aliyuncs.com"}, wantErr: `regionEndpoints entry "ecs.cn-beijing.aliyuncs.com" must be <region>=<endpoint>`},
+		{name: "regionEndpoints names home", cfg: map[string]string{"region": "cn-hangzhou", "regionEndpoints": "cn-hangzhou=ecs.cn-hangzhou.aliyuncs.com"}, wantErr: `regionEndpoints lists the location's own region "cn-hangzhou"; set endpoint for it instead`},
+		{name: "regionEndpoints twice", cfg: map[string]string{"region": "cn-hangzhou", "regionEndpoints": "cn-beijing=a.example.com,cn-beijing=b.example.com"}, wantErr: `regionEndpoints lists region "cn-beijing" twice`},
+		{name: "regionEndpoints empty endpoint", cfg: map[string]string{"region": "cn-hangzhou", "regionEndpoints": "cn-beijing="}, wantErr: `regionEndpoints entry "cn-beijing=" has no endpoint`},
+		{name: "regionEndpoints bad scheme", cfg: map[string]string{"region": "cn-hangzhou", "regionEndpoints": "cn-beijing=ftp://x.example.com"}, wantErr: `regionEndpoints "ftp://x.example.com" has scheme "ftp"`},
 		{name: "missing credentials file", cfg: map[string]string{"region": "cn-hangzhou", "credentialsFile": "/nonexistent/cloud"}, wantErr: "/nonexistent/cloud"},
 	}
 	for _, tt := range tests {
@@ -81,18 +86,26 @@ func TestConfigDefaultsAndEndpoints(t *testing.T) {
 		region             string
 		wantHost, wantProt string
 	}{
-		{map[string]string{"region": "cn-beijing"}, "cn-hangzhou", "ecs-vpc.cn-hangzhou.aliyuncs.com", "HTTPS"},
+		// A VPC endpoint serves only its own region's network: other
+		// regions are called at their public endpoints.
+		{map[string]string{"region": "cn-beijing"}, "cn-beijing", "ecs-vpc.cn-beijing.aliyuncs.com", "HTTPS"},
+		{map[string]string{"region": "cn-beijing"}, "cn-hangzhou", "ecs.cn-hangzhou.aliyuncs.com", "HTTPS"},
 		{map[string]string{"region": "cn-beijing", "network": "public"}, "cn-beijing", "ecs.cn-beijing.aliyuncs.com", "HTTPS"},
-		{map[string]string{"region": "cn-beijing", "endpoint": "http://127.0.0.1:8080"}, "cn-hangzhou", "127.0.0.1:8080", "HTTP"},
-		{map[string]string{"region": "cn-beijing", "endpoint": "ecs.example.com"}, "cn-hangzhou", "ecs.example.com", "HTTPS"},
+		{map[string]string{"region": "cn-beijing", "endpoint": "http://127.0.0.1:8080"}, "cn-beijing", "127.0.0.1:8080", "HTTP"},
+		// endpoint is the location region's only.
+		{map[string]string{"region": "cn-beijing", "endpoint": "ecs-vpc.cn-beijing.aliyuncs.com"}, "cn-hangzhou", "ecs.cn-hangzhou.aliyuncs.com", "HTTPS"},
+		{map[string]string{"region": "cn-beijing", "endpoint": "ecs.example.com"}, "cn-beijing", "ecs.example.com", "HTTPS"},
+		{map[string]string{"region": "cn-beijing", "regionEndpoints": "cn-hangzhou=http://127.0.0.1:9090, cn-shanghai=ecs.sh.example.com"}, "cn-hangzhou", "127.0.0.1:9090", "HTTP"},
+		{map[string]string{"region": "cn-beijing", "regionEndpoints": "cn-hangzhou=http://127.0.0.1:9090, cn-shanghai=ecs.sh.example.com"}, "cn-shanghai", "ecs.sh.example.com", "HTTPS"},
+		{map[string]string{"region": "cn-beijing", "regionEndpoints": "cn-hangzhou=http://127.0.0.1:9090"}, "cn-beijing", "ecs-vpc.cn-beijing.aliyuncs.com", "HTTPS"},
 	}
 	for _, tt := range tests {
 		s, err := parseConfig(tt.cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h, p := s.ecsEndpoint(tt.region); h != tt.wantHost || p != tt.wantProt {
-			t.Errorf("%v: endpoint for %s = %s %s, want %s %s", tt.cfg, tt.region, p, h, tt.wantProt, tt.wantHost)
+		if e := s.ecsEndpoint(tt.region); e.host != tt.wantHost || e.protocol != tt.wantProt {
+			t.Errorf("%v: endpoint for %s = %s %s, want %s %s", tt.cfg, tt.region, e.protocol, e.host, tt.wantProt, tt.wantHost)
 		}
 	}
 }

@@ -18,7 +18,7 @@ const errCrossRegion = "ECS snapshot cross region request failed"
 // completes on its own.
 func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldLogger) {
 	for _, dest := range v.cfg.replicaRegions {
-		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), log)
+		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), true, log)
 		if err != nil {
 			log.WithError(err).WithField("replicaRegion", dest).Error("Snapshot not copied to replica region")
 			continue
@@ -34,8 +34,8 @@ func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*sn
 	target := v.cfg.region
 	if ref.region == target || ref.region == "" {
 		// Waits when the restore comes right after the backup: ECS makes
-		// disks only from accomplished snapshots.
-		s, err := v.waitSnapshot(target, ref.id, v.cfg.snapshotTimeout, keySnapshotTimeout, log)
+		// disks only from usable snapshots.
+		s, err := v.waitSnapshot(target, ref.id, snapshotWait{timeout: v.cfg.snapshotTimeout, key: keySnapshotTimeout, usable: true}, log)
 		if err == nil || ref.region == target || !isNotFound(err) {
 			return s, err
 		}
@@ -66,7 +66,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 	if existing != nil {
 		id := tea.StringValue(existing.SnapshotId)
 		log.WithField("copySnapshotID", id).Info("Reusing the existing copy of the snapshot in this region")
-		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
+		copied, err := v.waitSnapshot(target, id, snapshotWait{timeout: v.cfg.copyTimeout, key: keyCopyTimeout, usable: true}, log)
 		if !isCopyLost(err) {
 			return copied, err
 		}
@@ -86,7 +86,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		return nil, fmt.Errorf("only disk type PVs support cross-region restore in current version: snapshot %s in region %s is of a %s", ref.id, srcRegion, t)
 	}
 	if tea.StringValue(src.Status) != snapshotAccomplished {
-		if src, err = v.waitSnapshot(srcRegion, ref.id, v.cfg.copyTimeout, keyCopyTimeout, log); err != nil {
+		if src, err = v.waitSnapshot(srcRegion, ref.id, snapshotWait{timeout: v.cfg.copyTimeout, key: keyCopyTimeout}, log); err != nil {
 			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
 		}
 	}
@@ -95,7 +95,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 	// deleted since, a second token starts a fresh one.
 	tokens := []string{restoreCopyToken(srcRegion, ref.id, target), randomToken()}
 	for i, token := range tokens {
-		id, err := v.startCopy(src, srcRegion, target, token, log)
+		id, err := v.startCopy(src, srcRegion, target, token, true, log)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
 		}
@@ -105,7 +105,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 			// volumes, which Velero restores after this one.
 			defer v.startCopiesAhead(src, srcRegion, log)()
 		}
-		copied, err := v.waitSnapshot(target, id, v.cfg.copyTimeout, keyCopyTimeout, log)
+		copied, err := v.waitSnapshot(target, id, snapshotWait{timeout: v.cfg.copyTimeout, key: keyCopyTimeout, usable: true, justCopied: true}, log)
 		if isCopyLost(err) {
 			v.deleteFailedCopy(target, id, err, log)
 			if i == 0 {
@@ -248,11 +248,13 @@ func bestCopy(list []*snapshot) *snapshot {
 
 // startCopy starts CopySnapshot of src (in srcRegion) to dest and returns
 // the copy's ID. The copy carries the source's record tags, so a restore from
-// it needs nothing from the source region.
-func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, log fieldLogger) (string, error) {
+// it needs nothing from the source region. ECS refuses a copy while an
+// earlier copy of the same disk to dest is unfinished; with waitIfBusy it
+// waits for that one (up to copyTimeout), else it returns the refusal.
+func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, waitIfBusy bool, log fieldLogger) (string, error) {
 	srcID := tea.StringValue(src.SnapshotId)
 	meta := sourceMetaOf(src, srcRegion)
-	tags := mergeTags([][]tag{append([]tag{{tagSourceSnapshotID, srcID}}, meta.recordTags()...), {
+	tags := mergeTags(copyTagRule, [][]tag{append([]tag{{tagSourceSnapshotID, srcID}}, meta.recordTags()...), {
 		{tagVeleroBackup, meta.tags[tagVeleroBackup]},
 		{tagVeleroPV, meta.tags[tagVeleroPV]},
 	}}, log)
@@ -281,9 +283,22 @@ func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token stri
 	} else if tea.BoolValue(src.Encrypted) {
 		req.Encrypted = tea.Bool(true)
 	}
-	resp, err := call(v, srcRegion, "CopySnapshot", func(c ecsAPI) (*ecs.CopySnapshotResponse, error) {
-		return c.CopySnapshot(req)
+	var resp *ecs.CopySnapshotResponse
+	_, err := v.wait(v.cfg.copyTimeout, func() (bool, string, error) {
+		var err error
+		resp, err = call(v, srcRegion, "CopySnapshot", func(c ecsAPI) (*ecs.CopySnapshotResponse, error) {
+			return c.CopySnapshot(req)
+		})
+		if waitIfBusy && hasCode(err, copyBusyCodes) {
+			log.WithFields(map[string]any{"snapshotID": srcID, "destinationRegion": dest, "code": errorCode(err)}).
+				Info("ECS copies one snapshot of a disk to a region at a time and an earlier copy of this disk is unfinished; waiting for it")
+			return false, "", nil
+		}
+		return err == nil, "", err
 	})
+	if errors.Is(err, errTimeout) {
+		return "", fmt.Errorf("an earlier copy of a snapshot of the same disk to region %s was still unfinished after %s; raise %s or retry later", dest, v.cfg.copyTimeout, keyCopyTimeout)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -300,14 +315,39 @@ func (e *snapshotFailedError) Error() string {
 	return fmt.Sprintf("ECS reports snapshot %s in region %s as failed: it was never completed and holds no data to restore", e.id, e.region)
 }
 
-// waitSnapshot waits until the snapshot is accomplished, logging progress,
-// for at most timeout (the config key named by key).
-func (v *VolumeSnapshotter) waitSnapshot(region, id string, timeout time.Duration, key string, log fieldLogger) (*snapshot, error) {
+// snapshotWait says how long waitSnapshot waits, and for what.
+type snapshotWait struct {
+	timeout time.Duration
+	key     string // the config key of timeout, for messages
+	// usable: ECS's Available flag is enough. ESSD snapshots have instant
+	// access: their region can make disks from them right away, long before
+	// the upload is accomplished. Without it (and for CopySnapshot, which
+	// needs it) the snapshot must be accomplished.
+	usable bool
+	// justCopied: CopySnapshot has just made the snapshot, and ECS may take
+	// a while to list a new copy, so NotFound means "not yet" for
+	// notListedPolls polls.
+	justCopied bool
+}
+
+// notListedPolls is how many polls a new copy may be missing from
+// DescribeSnapshots before it counts as gone (two minutes at the default
+// pollInterval). ECS documents no bound for this delay.
+const notListedPolls = 24
+
+// waitSnapshot waits until the snapshot is accomplished (or usable, see
+// snapshotWait), logging progress.
+func (v *VolumeSnapshotter) waitSnapshot(region, id string, w snapshotWait, log fieldLogger) (*snapshot, error) {
 	var s *snapshot
 	last := ""
-	progress, err := v.wait(timeout, func() (bool, string, error) {
+	missing := 0
+	progress, err := v.wait(w.timeout, func() (bool, string, error) {
 		var err error
 		if s, err = v.describeSnapshot(region, id); err != nil {
+			if w.justCopied && isNotFound(err) && missing < notListedPolls {
+				missing++
+				return false, last, nil
+			}
 			return false, "", err
 		}
 		switch tea.StringValue(s.Status) {
@@ -317,6 +357,10 @@ func (v *VolumeSnapshotter) waitSnapshot(region, id string, timeout time.Duratio
 			return false, "", &snapshotFailedError{id: id, region: region}
 		}
 		p := tea.StringValue(s.Progress)
+		if w.usable && tea.BoolValue(s.Available) {
+			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("Snapshot is usable before it is accomplished (instant access); not waiting for the upload")
+			return true, p, nil
+		}
 		if p != last {
 			last = p
 			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("Waiting for snapshot")
@@ -324,7 +368,11 @@ func (v *VolumeSnapshotter) waitSnapshot(region, id string, timeout time.Duratio
 		return false, p, nil
 	})
 	if errors.Is(err, errTimeout) {
-		return nil, fmt.Errorf("snapshot %s in region %s was not accomplished after %s (progress %s); raise %s if it needs longer", id, region, timeout, progress, key)
+		want := "accomplished"
+		if w.usable {
+			want = "usable"
+		}
+		return nil, fmt.Errorf("snapshot %s in region %s was not %s after %s (progress %s); raise %s if it needs longer", id, region, want, w.timeout, progress, w.key)
 	}
 	return s, err
 }

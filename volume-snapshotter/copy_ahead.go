@@ -100,7 +100,13 @@ func (v *VolumeSnapshotter) copyAhead(current, srcRegion, backup string, quit <-
 				return
 			}
 			done[id] = true
-			copyID, err := v.startCopy(s, srcRegion, target, restoreCopyToken(srcRegion, id, target), log)
+			copyID, err := v.startCopy(s, srcRegion, target, restoreCopyToken(srcRegion, id, target), false, log)
+			if hasCode(err, copyBusyCodes) {
+				// An earlier copy of the same disk (a replica) is
+				// unfinished; the volume's own restore waits for it.
+				log.WithField("aheadSnapshotID", id).Info("Not copying another snapshot of the backup ahead: an earlier copy of its disk to this region is unfinished; its restore will copy it")
+				continue
+			}
 			if err != nil {
 				failed++
 				// Not fatal, and no reason to stop: a RAM policy may refuse

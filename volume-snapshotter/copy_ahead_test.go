@@ -231,7 +231,8 @@ func TestCopyAheadFailureIsAWarning(t *testing.T) {
 	refused := rawID(ids[2])
 	srv := httptest.NewServer(denySnapshotCopy(e.srv, refused))
 	defer srv.Close()
-	bj := e.snapshotter(beijing, map[string]string{keyEndpoint: srv.URL})
+	// CopySnapshot is called in the source region.
+	bj := e.snapshotter(beijing, map[string]string{keyRegionEndpoints: hangzhou + "=" + srv.URL})
 	if _, err := bj.CreateVolumeFromSnapshot(ids[0], "cloud_essd", zoneH, nil); err != nil {
 		t.Fatalf("CreateVolumeFromSnapshot failed because another snapshot's copy was refused: %v", err)
 	}

@@ -4,14 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 type ecsAPI interface {
 	DescribeRegions(*ecs.DescribeRegionsRequest) (*ecs.DescribeRegionsResponse, error)
 	DescribeZones(*ecs.DescribeZonesRequest) (*ecs.DescribeZonesResponse, error)
+	DescribeAvailableResource(*ecs.DescribeAvailableResourceRequest) (*ecs.DescribeAvailableResourceResponse, error)
 	DescribeDisks(*ecs.DescribeDisksRequest) (*ecs.DescribeDisksResponse, error)
 	CreateDisk(*ecs.CreateDiskRequest) (*ecs.CreateDiskResponse, error)
 	DescribeSnapshots(*ecs.DescribeSnapshotsRequest) (*ecs.DescribeSnapshotsResponse, error)
@@ -46,19 +44,19 @@ const (
 // left off: with retries enabled it retries every error, 4xx included, so the
 // plugin retries itself (retryable below) and keeps the SDK to one attempt.
 func (v *VolumeSnapshotter) newSDKClient(region string) (ecsAPI, error) {
-	host, protocol := v.cfg.ecsEndpoint(region)
+	ep := v.cfg.ecsEndpoint(region)
 	c, err := ecs.NewClient(&openapi.Config{
 		Credential:     v.creds.OpenAPI(),
 		RegionId:       tea.String(region),
-		Endpoint:       tea.String(host),
-		Protocol:       tea.String(protocol),
+		Endpoint:       tea.String(ep.host),
+		Protocol:       tea.String(ep.protocol),
 		ConnectTimeout: tea.Int(connectTimeoutMillis),
 		ReadTimeout:    tea.Int(readTimeoutMillis),
 		UserAgent:      tea.String("velero-plugin-for-alibabacloud"),
 		HttpClient:     v.httpClient(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating ECS client for region %s (endpoint %s): %w", region, host, err)
+		return nil, fmt.Errorf("creating ECS client for region %s (endpoint %s): %w", region, ep.host, err)
 	}
 	return c, nil
 }
@@ -75,9 +73,12 @@ func (h sdkHTTPClient) Call(req *http.Request, _ *http.Transport) (*http.Respons
 
 func (v *VolumeSnapshotter) httpClient() sdkHTTPClient {
 	v.httpOnce.Do(func() {
-		t := http.DefaultTransport.(*http.Transport).Clone()
+		t := v.transport
+		if t == nil {
+			t = http.DefaultTransport.(*http.Transport).Clone()
+			t.DialContext = (&net.Dialer{Timeout: connectTimeoutMillis * time.Millisecond, KeepAlive: 30 * time.Second}).DialContext
+		}
 		t.MaxIdleConnsPerHost = 32
-		t.DialContext = (&net.Dialer{Timeout: connectTimeoutMillis * time.Millisecond, KeepAlive: 30 * time.Second}).DialContext
 		v.http = &http.Client{Transport: t, Timeout: (connectTimeoutMillis + readTimeoutMillis) * time.Millisecond}
 	})
 	return sdkHTTPClient{v.http}
@@ -147,109 +148,6 @@ func call[T any](v *VolumeSnapshotter, region, action string, fn func(ecsAPI) (T
 		v.sleep(d)
 	}
 }
-
-// Error codes worth a retry: throttling, the service being busy, and a
-// ClientToken whose first request is still being processed.
-var retryableCodes = map[string]bool{
-	"Throttling":                 true,
-	"Throttling.User":            true,
-	"Throttling.Api":             true,
-	"Throttling.Resource":        true,
-	"ServiceUnavailable":         true,
-	"InternalError":              true,
-	"UnknownError":               true,
-	"LastTokenProcessing":        true,
-	"OperationConflict":          true,
-	"Operation.Conflict":         true,
-	"IdempotenceProcessing":      true,
-	"RequestTimeout":             true,
-	"ServiceUnavailable.Timeout": true,
-}
-
-func retryable(err error) bool {
-	var se *tea.SDKError
-	if errors.As(err, &se) {
-		return retryableCodes[tea.StringValue(se.Code)] || tea.IntValue(se.StatusCode) >= 500
-	}
-	// Transport failures: the SDK returns them as they are.
-	var ue *url.Error
-	var ne net.Error
-	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(err.Error(), "connection reset")
-}
-
-// errorCode is the ECS error code of err, or "". An apiError's code is its
-// SDK error's, which Unwrap exposes.
-func errorCode(err error) string {
-	var se *tea.SDKError
-	if errors.As(err, &se) {
-		return tea.StringValue(se.Code)
-	}
-	return ""
-}
-
-func isNotFound(err error) bool {
-	var nf *notFoundError
-	if errors.As(err, &nf) {
-		return true
-	}
-	code := errorCode(err)
-	return strings.HasSuffix(code, ".NotFound") || code == "InvalidSnapshotId.NotExist"
-}
-
-// Codes ECS and the RAM gateway return for a missing permission.
-func isPermissionDenied(err error) bool {
-	switch code := errorCode(err); {
-	case code == "Forbidden.RAM", code == "NoPermission", code == "Forbidden",
-		code == "Forbidden.NotAuthorized", strings.HasPrefix(code, "Forbidden.RAM"),
-		code == "InvalidOperation.NoPermission":
-		return true
-	}
-	return false
-}
-
-// apiError is a failed ECS call, phrased for a Velero log: the action, the
-// region, the code and ECS's message, and the RAM permission to add when the
-// call was refused for lack of one. It wraps the SDK error for errors.As.
-type apiError struct {
-	action, region, code string
-	status               int
-	message              string
-	err                  error
-}
-
-func newAPIError(action, region string, err error) *apiError {
-	e := &apiError{action: action, region: region, err: err}
-	var se *tea.SDKError
-	if errors.As(err, &se) {
-		e.code = tea.StringValue(se.Code)
-		e.status = tea.IntValue(se.StatusCode)
-		e.message = tea.StringValue(se.Message)
-	} else {
-		e.message = err.Error()
-	}
-	return e
-}
-
-func (e *apiError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ecs %s in region %s failed", e.action, e.region)
-	if e.code != "" {
-		fmt.Fprintf(&b, ": %s", e.code)
-		if e.status != 0 {
-			fmt.Fprintf(&b, " (HTTP %d)", e.status)
-		}
-	}
-	if e.message != "" {
-		fmt.Fprintf(&b, ": %s", e.message)
-	}
-	if isPermissionDenied(e) {
-		fmt.Fprintf(&b, "; the RAM policy of the credentials is missing the ecs:%s permission", e.action)
-	}
-	return b.String()
-}
-
-func (e *apiError) Unwrap() error { return e.err }
 
 // randomToken is a ClientToken for one logical create: the same token is
 // sent on every retry of that create, a new one for the next create.

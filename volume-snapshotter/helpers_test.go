@@ -95,6 +95,7 @@ func (e *testEnv) snapshotter(region string, extra map[string]string) *VolumeSna
 	cfg := map[string]string{
 		keyRegion:          region,
 		keyEndpoint:        e.url,
+		keyRegionEndpoints: e.regionEndpoints(region),
 		keyCredentialsFile: e.credFile,
 		keyPollInterval:    "10ms",
 	}
@@ -108,6 +109,18 @@ func (e *testEnv) snapshotter(region string, extra map[string]string) *VolumeSna
 	v.retry = retryPolicy{attempts: 12, base: 2 * time.Millisecond, max: 40 * time.Millisecond}
 	v.cluster = e.cluster()
 	return v
+}
+
+// regionEndpoints is the regionEndpoints value that sends the calls for
+// every region but home to the emulator too.
+func (e *testEnv) regionEndpoints(home string) string {
+	var out []string
+	for _, r := range e.srv.Regions() {
+		if r.ID != home {
+			out = append(out, r.ID+"="+e.url)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 func (e *testEnv) cluster() *kubeCluster {

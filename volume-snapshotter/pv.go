@@ -39,17 +39,7 @@ func (v *VolumeSnapshotter) GetVolumeID(u runtime.Unstructured) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return diskID(pv), nil
-}
-
-func diskID(pv *corev1.PersistentVolume) string {
-	switch {
-	case pv.Spec.CSI != nil && pv.Spec.CSI.Driver == kube.DiskCSIDriver:
-		return pv.Spec.CSI.VolumeHandle
-	case pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == kube.DiskFlexDriver:
-		return first(pv.Spec.FlexVolume.Options["VolumeId"], pv.Spec.FlexVolume.Options["volumeId"])
-	}
-	return ""
+	return kube.DiskID(pv), nil
 }
 
 // SetVolumeID points the PV at the restored disk and moves it to the disk's

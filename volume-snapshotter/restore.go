@@ -82,7 +82,7 @@ func (v *VolumeSnapshotter) CreateVolumeFromSnapshot(snapshotID, volumeType, vol
 		return "", fmt.Errorf("restoring from snapshot %s: %w", snapshotID, err)
 	}
 	meta := sourceMetaOf(snap, ref.region)
-	zones, err := v.zones(v.cfg.region)
+	zones, err := v.zones(v.cfg.region, log)
 	if err != nil {
 		return "", fmt.Errorf("restoring from snapshot %s: %w", snapshotID, err)
 	}
@@ -105,9 +105,13 @@ func (v *VolumeSnapshotter) CreateVolumeFromSnapshot(snapshotID, volumeType, vol
 	return id, nil
 }
 
-// zones maps each zone of region to the disk categories it offers (nil when
-// ECS does not say, taken as "any").
-func (v *VolumeSnapshotter) zones(region string) (map[string][]string, error) {
+// zones maps each zone of region to the disk categories it can make now:
+// those DescribeAvailableResource reports Available (in stock). DescribeZones
+// lists the zones, but its categories are what a zone offers in general,
+// sold out or not; they are used only when DescribeAvailableResource fails
+// (a RAM policy without ecs:DescribeAvailableResource, say). A nil list means
+// ECS did not say, taken as "any"; an empty one means none.
+func (v *VolumeSnapshotter) zones(region string, log fieldLogger) (map[string][]string, error) {
 	resp, err := call(v, region, "DescribeZones", func(c ecsAPI) (*ecs.DescribeZonesResponse, error) {
 		return c.DescribeZones(&ecs.DescribeZonesRequest{RegionId: tea.String(region)})
 	})
@@ -122,6 +126,51 @@ func (v *VolumeSnapshotter) zones(region string) (map[string][]string, error) {
 				cats = tea.StringSliceValue(z.AvailableDiskCategories.DiskCategories)
 			}
 			out[tea.StringValue(z.ZoneId)] = cats
+		}
+	}
+	inStock, err := v.diskCategoriesInStock(region)
+	if err != nil {
+		log.WithError(err).Warn("Could not ask ECS which disk categories are in stock; choosing from the categories the zones offer")
+		return out, nil
+	}
+	for z := range out {
+		out[z] = append([]string{}, inStock[z]...)
+	}
+	return out, nil
+}
+
+// diskCategoriesInStock asks DescribeAvailableResource, as the Alibaba Cloud
+// CSI disk driver does, which data-disk categories each zone of region can
+// make now.
+func (v *VolumeSnapshotter) diskCategoriesInStock(region string) (map[string][]string, error) {
+	resp, err := call(v, region, "DescribeAvailableResource", func(c ecsAPI) (*ecs.DescribeAvailableResourceResponse, error) {
+		return c.DescribeAvailableResource(&ecs.DescribeAvailableResourceRequest{
+			RegionId:            tea.String(region),
+			DestinationResource: tea.String("DataDisk"),
+			ResourceType:        tea.String("disk"),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	if resp.Body == nil || resp.Body.AvailableZones == nil {
+		return out, nil
+	}
+	for _, z := range resp.Body.AvailableZones.AvailableZone {
+		if z.AvailableResources == nil {
+			continue
+		}
+		zone := tea.StringValue(z.ZoneId)
+		for _, r := range z.AvailableResources.AvailableResource {
+			if tea.StringValue(r.Type) != "DataDisk" || r.SupportedResources == nil {
+				continue
+			}
+			for _, sr := range r.SupportedResources.SupportedResource {
+				if strings.EqualFold(tea.StringValue(sr.Status), "Available") {
+					out[zone] = append(out[zone], tea.StringValue(sr.Value))
+				}
+			}
 		}
 	}
 	return out, nil
@@ -167,11 +216,11 @@ func (v *VolumeSnapshotter) chooseZone(volumeAZ, recorded string, zones map[stri
 }
 
 // categoryOrder is the categories to try: the wanted one when the zone offers
-// it (or does not say), then the fallbacks the zone offers.
+// it (or does not say: offered is nil), then the fallbacks the zone offers.
 func categoryOrder(wanted string, offered []string) []string {
 	var out []string
 	for _, c := range append([]string{wanted}, categoryFallback...) {
-		if (len(offered) == 0 || slices.Contains(offered, c)) && !slices.Contains(out, c) {
+		if (offered == nil || slices.Contains(offered, c)) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -206,13 +255,13 @@ func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone str
 		if v.cfg.kmsKeyID != "" {
 			req.Encrypted, req.KMSKeyId = tea.Bool(true), tea.String(v.cfg.kmsKeyID)
 		}
-		for _, t := range mergeTags([][]tag{{{tagRestoredFrom, ref.String()}}, {{tagVeleroBackup, meta.tags[tagVeleroBackup]}, {tagVeleroPV, pvName}}}, log) {
+		for _, t := range mergeTags(createTagRule, [][]tag{{{tagRestoredFrom, ref.String()}}, {{tagVeleroBackup, meta.tags[tagVeleroBackup]}, {tagVeleroPV, pvName}}}, log) {
 			req.Tag = append(req.Tag, &ecs.CreateDiskRequestTag{Key: tea.String(t.key), Value: tea.String(t.value)})
 		}
 		resp, err := call(v, region, "CreateDisk", func(c ecsAPI) (*ecs.CreateDiskResponse, error) {
 			return c.CreateDisk(req)
 		})
-		if isCategoryRefused(err) {
+		if hasCode(err, categoryRefusedCodes) {
 			log.WithError(err).Infof("Zone %s refuses %s disks; trying the next category", zone, category)
 			lastErr = err
 			continue
@@ -228,10 +277,6 @@ func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone str
 		return id, diskInfo{zone: zone, sizeGiB: int64(first32(d.Size, int32(size))), category: category}, nil
 	}
 	return "", diskInfo{}, lastErr
-}
-
-func isCategoryRefused(err error) bool {
-	return errorCode(err) == "InvalidDiskCategory.NotSupported"
 }
 
 // waitDisk waits until the new disk is Available (diskTimeout).

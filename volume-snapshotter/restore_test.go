@@ -253,13 +253,14 @@ func TestZoneChoice(t *testing.T) {
 }
 
 // TestUpstreamPlainSnapshotID restores and deletes a snapshot the upstream
-// plugin made: a plain ID and its orginal-volume-az tag.
+// plugin made: a plain ID and its zone tag, spelt as the upstream plugin
+// spells it (velero-plugin-alibabacloud/volume_snapshotter.go).
 func TestUpstreamPlainSnapshotID(t *testing.T) {
 	e := newTestEnv(t, nil)
 	src := e.srv.SeedDisk(hangzhou, zoneI, "cloud_ssd", 25, nil)
 	resp, err := e.sdk(hangzhou).CreateSnapshot(&ecsclient.CreateSnapshotRequest{
 		DiskId: tea.String(src), SnapshotName: tea.String("upstream"),
-		Tag: []*ecsclient.CreateSnapshotRequestTag{{Key: tea.String("orginal-volume-az"), Value: tea.String(zoneI)}},
+		Tag: []*ecsclient.CreateSnapshotRequestTag{{Key: tea.String("alibabacloud.velero-plugin/orginal-volume-az"), Value: tea.String(zoneI)}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +275,7 @@ func TestUpstreamPlainSnapshotID(t *testing.T) {
 		t.Fatalf("restore in cn-hangzhou: %v", err)
 	}
 	if d, _ := e.srv.Disk(diskID); d.ZoneID != zoneI || d.SizeGiB != 25 || d.SourceSnapshotID != plain {
-		t.Errorf("disk = %+v; want 25 GiB in %s (orginal-volume-az) from %s", d, zoneI, plain)
+		t.Errorf("disk = %+v; want 25 GiB in %s (the upstream zone tag) from %s", d, zoneI, plain)
 	}
 
 	// Another region: found by searching the regions, copied, zone from nodes.
@@ -351,7 +352,8 @@ func TestCopyPermissionDenied(t *testing.T) {
 	}
 	denied := httptest.NewServer(denyAction(e.srv, "CopySnapshot"))
 	defer denied.Close()
-	bj := e.snapshotter(beijing, map[string]string{keyEndpoint: denied.URL, keyZone: zoneBA})
+	// CopySnapshot is called in the source region.
+	bj := e.snapshotter(beijing, map[string]string{keyRegionEndpoints: hangzhou + "=" + denied.URL, keyZone: zoneBA})
 	_, err = bj.CreateVolumeFromSnapshot(id, "cloud_essd", zoneH, nil)
 	if err == nil {
 		t.Fatal("CreateVolumeFromSnapshot succeeded without ecs:CopySnapshot")

@@ -31,8 +31,11 @@ type VolumeSnapshotter struct {
 	sleep     func(time.Duration)
 	now       func() time.Time
 
-	httpOnce sync.Once
-	http     *http.Client
+	// transport carries the ECS calls; nil is a clone of Go's default.
+	// Tests set it to reach the emulator under the real endpoint names.
+	transport *http.Transport
+	httpOnce  sync.Once
+	http      *http.Client
 
 	mu sync.Mutex
 	// idle holds the ECS clients not in use, by region (see acquire).

@@ -25,6 +25,22 @@ const (
 	DiskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
 )
 
+// DiskID is the ECS disk ID of an ACK disk PV: the volumeHandle of a CSI
+// volume of DiskCSIDriver, or the VolumeId option (volumeId in older
+// manifests) of a DiskFlexDriver FlexVolume. It is "" for every other PV.
+func DiskID(pv *corev1.PersistentVolume) string {
+	switch s := pv.Spec; {
+	case s.CSI != nil && s.CSI.Driver == DiskCSIDriver:
+		return s.CSI.VolumeHandle
+	case s.FlexVolume != nil && s.FlexVolume.Driver == DiskFlexDriver:
+		if id := s.FlexVolume.Options["VolumeId"]; id != "" {
+			return id
+		}
+		return s.FlexVolume.Options["volumeId"]
+	}
+	return ""
+}
+
 // userAgent is the base name of the clients' User-Agent; Velero's client
 // config appends version, OS and architecture.
 const userAgent = "velero-plugin-for-alibabacloud"

@@ -15,9 +15,9 @@ const defaultECSRegions = "cn-hangzhou:cn-hangzhou-h,cn-hangzhou-i;cn-beijing:cn
 
 func init() {
 	var (
-		addr, regions, zoneCats string
-		cfg                     ecs.Config
-		f                       fault.Config
+		addr, regions, zoneCats, soldOut string
+		cfg                              ecs.Config
+		f                                fault.Config
 	)
 	register(service{
 		Name: "ecs",
@@ -30,6 +30,12 @@ func init() {
 			fs.DurationVar(&cfg.SnapshotDuration, "snapshot-duration", 2*time.Second, "how long an ECS snapshot stays progressing")
 			fs.DurationVar(&cfg.CopyDuration, "copy-duration", 2*time.Second, "how long a cross-region snapshot copy stays progressing")
 			fs.DurationVar(&cfg.DiskCreateDuration, "disk-create-duration", time.Second, "how long a new ECS disk stays Creating")
+			fs.IntVar(&cfg.SnapshotQuota, "snapshot-quota", 0, "manual snapshots per disk before QuotaExceed.Snapshot (0 = 256)")
+			fs.DurationVar(&cfg.CopyListDelay, "copy-list-delay", 0, "how long a new cross-region copy stays out of DescribeSnapshots")
+			fs.DurationVar(&cfg.ProcessingDelay, "processing-delay", 0, "how long a create call with a ClientToken is in flight (IdempotentProcessing meanwhile)")
+			fs.DurationVar(&cfg.InstantAccessDelay, "instant-access-delay", 0, "how long until an ESSD-family snapshot is Available while still progressing")
+			fs.DurationVar(&cfg.DiskInitDuration, "disk-init-duration", 0, "how long a disk created from a snapshot stays initializing after it is Available")
+			fs.StringVar(&soldOut, "sold-out", "", "sold-out disk categories per zone, e.g. cn-beijing-a:cloud_essd;... (CreateDisk answers OperationDenied.NoStock)")
 		},
 		Handler: func(c common) (string, http.Handler, error) {
 			if addr == "" {
@@ -41,6 +47,18 @@ func init() {
 			}
 			if cfg.ZoneCategories, err = parseZoneCategories(zoneCats); err != nil {
 				return "", nil, fmt.Errorf("-zone-categories: %w", err)
+			}
+			if cfg.SoldOut, err = parseZoneCategories(soldOut); err != nil {
+				return "", nil, fmt.Errorf("-sold-out: %w", err)
+			}
+			if cfg.SnapshotQuota < 0 {
+				return "", nil, fmt.Errorf("-snapshot-quota %d: want 0 (the default 256) or more", cfg.SnapshotQuota)
+			}
+			for name, d := range map[string]time.Duration{"-copy-list-delay": cfg.CopyListDelay, "-processing-delay": cfg.ProcessingDelay,
+				"-instant-access-delay": cfg.InstantAccessDelay, "-disk-init-duration": cfg.DiskInitDuration} {
+				if d < 0 {
+					return "", nil, fmt.Errorf("%s %v: want a duration of 0 or more", name, d)
+				}
 			}
 			for name, r := range map[string]float64{"-ecs-throttle-rate": f.ThrottleRate, "-ecs-error-rate": f.ErrorRate} {
 				if r < 0 || r > 1 {

@@ -42,7 +42,8 @@ func TestVolumeSnapshotterCrossRegionOverGRPC(t *testing.T) {
 	vslConfig := func(region string) map[string]string {
 		return map[string]string{
 			"region": region, "endpoint": srv.URL, "credentialsFile": credentialsFile(t),
-			"pollInterval": "50ms", "snapshotRetentionDays": "7",
+			"regionEndpoints": otherRegions(emu, region, srv.URL),
+			"pollInterval":    "50ms", "snapshotRetentionDays": "7",
 		}
 	}
 	hangzhou, err := mgr.GetVolumeSnapshotter("velero.io/alibabacloud")
@@ -203,4 +204,16 @@ func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured
 		t.Fatal(err)
 	}
 	return &unstructured.Unstructured{Object: raw}
+}
+
+// otherRegions is the regionEndpoints value that sends the calls for every
+// region of the emulator but home to url.
+func otherRegions(emu *ecs.Server, home, url string) string {
+	var out []string
+	for _, r := range emu.Regions() {
+		if r.ID != home {
+			out = append(out, r.ID+"="+url)
+		}
+	}
+	return strings.Join(out, ",")
 }

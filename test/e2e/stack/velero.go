@@ -218,7 +218,18 @@ func (s *Stack) createLocations(ctx context.Context) error {
 func (s *Stack) ApplyVSL(ctx context.Context, name, region string, extra map[string]string) error {
 	// pollInterval: the emulator finishes snapshots and disks in seconds, so
 	// poll faster than the 5s default.
+	// The emulator serves every region at one URL: regionEndpoints sends
+	// the calls for the other regions there too.
+	var others []string
+	for _, r := range s.opts.Regions {
+		if r.ID != region {
+			others = append(others, r.ID+"="+s.Emulator.ECSURL)
+		}
+	}
 	cfg := map[string]any{"region": region, "endpoint": s.Emulator.ECSURL, "pollInterval": "1s"}
+	if len(others) > 0 {
+		cfg["regionEndpoints"] = strings.Join(others, ",")
+	}
 	for k, v := range extra {
 		cfg[k] = v
 	}

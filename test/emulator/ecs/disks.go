@@ -27,14 +27,50 @@ func (s *Server) idempotent(action string, req *request) (id string, found bool,
 	if token == "" {
 		return "", false, nil
 	}
+	if !validToken(token) {
+		return "", false, errClientToken
+	}
 	e, ok := s.tokens[action+"\x00"+token]
 	if !ok {
 		return "", false, nil
 	}
 	if e.fingerprint != fingerprint(req.params) {
-		return "", false, errIdempotentMismatch
+		return "", false, errIdempotentMismatch(action)
 	}
 	return e.resourceID, true, nil
+}
+
+// validToken: "only ASCII characters and cannot exceed 64 characters".
+func validToken(t string) bool {
+	if len(t) > 64 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// diskByID finds a disk for a call that carries no RegionId (DeleteDisk,
+// CreateSnapshot): at a regional endpoint only that region's disks exist;
+// the central endpoint and loopback hosts see every region.
+func (s *Server) diskByID(req *request, id string) (*disk, bool) {
+	d, ok := s.disks[id]
+	if !ok || req.endpointRegion != "" && d.region != req.endpointRegion {
+		return nil, false
+	}
+	return d, true
+}
+
+// snapshotByID is diskByID for snapshots (DeleteSnapshot).
+func (s *Server) snapshotByID(req *request, id string) (*snapshot, bool) {
+	sn, ok := s.snapshots[id]
+	if !ok || req.endpointRegion != "" && sn.region != req.endpointRegion {
+		return nil, false
+	}
+	return sn, true
 }
 
 func (s *Server) rememberToken(action string, req *request, id string) {
@@ -82,10 +118,13 @@ func (s *Server) createDisk(req *request) (map[string]any, *apiError) {
 	if !s.zoneSupports(zone, category) {
 		return nil, errDiskCategoryInZone
 	}
+	if s.isSoldOut(zone, category) {
+		return nil, errNoStock
+	}
 	if name := p.Get("DiskName"); name != "" && !validName(name) {
 		return nil, errMalformed("DiskName")
 	}
-	diskTags, err := newTags(p)
+	diskTags, err := newTags(p, createRules)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +147,9 @@ func (s *Server) createDisk(req *request) (map[string]any, *apiError) {
 		if !ok || sn.region != region {
 			return nil, errSnapshotNotFound
 		}
-		if sn.status(now) != SnapshotAccomplished {
-			return nil, errIncorrectSnapshotStatus
+		// An instant-access snapshot can be used while still progressing.
+		if !sn.available(now) {
+			return nil, errSnapshotNotReady
 		}
 		if !hasSize {
 			size = sn.sourceDiskSize
@@ -134,6 +174,11 @@ func (s *Server) createDisk(req *request) (map[string]any, *apiError) {
 		description: p.Get("Description"), category: category, pl: pl, size: size,
 		sourceSnapshot: snapID, encrypted: encrypted, kmsKeyID: kms, tags: diskTags,
 		created: now, ready: now.Add(s.cfg.DiskCreateDuration), seq: s.seq,
+	}
+	if snapID != "" {
+		// The data keeps loading from the snapshot after the disk is
+		// Available.
+		d.initUntil = d.ready.Add(s.cfg.DiskInitDuration)
 	}
 	s.disks[d.id] = d
 	s.rememberToken("CreateDisk", req, d.id)
@@ -210,14 +255,19 @@ func (s *Server) deleteDisk(req *request) (map[string]any, *apiError) {
 	if id == "" {
 		return nil, errMissingParam("DiskId")
 	}
-	// DeleteDisk carries no RegionId: the real service routes by endpoint;
-	// here IDs are unique across regions, so the ID alone finds the disk.
-	d, ok := s.disks[id]
+	// DeleteDisk carries no RegionId: a regional endpoint serves its own
+	// region; elsewhere IDs are unique across regions and found anywhere.
+	d, ok := s.diskByID(req, id)
 	if !ok {
 		return nil, errDiskNotFound
 	}
-	if d.status(s.now()) != DiskAvailable {
+	now := s.now()
+	if d.status(now) != DiskAvailable {
 		return nil, errIncorrectDiskStatus
+	}
+	// The CSI driver and the Terraform provider retry DeleteDisk on this.
+	if d.initializing(now) {
+		return nil, errDiskInitializing
 	}
 	delete(s.disks, id)
 	return map[string]any{}, nil

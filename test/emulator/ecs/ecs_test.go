@@ -169,7 +169,7 @@ func TestCopySnapshotAcrossRegionsKeepsLineage(t *testing.T) {
 	// A disk cannot be made from a copy still in progress.
 	_, err = bj.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(beijing), ZoneId: tea.String(zoneA),
 		DiskCategory: tea.String("cloud_essd"), SnapshotId: tea.String(copyID), Size: tea.Int32(20)})
-	wantAPIError(t, err, "IncorrectSnapshotStatus", 403)
+	wantAPIError(t, err, "InvalidSnapshotId.NotReady", 403)
 	e.clock.Advance(10 * time.Second)
 	if got := tea.StringValue(get().Status); got != "accomplished" {
 		t.Fatalf("copy status after CopyDuration = %s", got)
@@ -201,6 +201,9 @@ func TestClientTokenIsIdempotent(t *testing.T) {
 		name  string
 		call  func(token string, size int32) (string, error)
 		count func() int
+		// HTTP status of IdempotentParameterMismatch: CreateSnapshot
+		// documents 403, the others answer the ECS-wide 400.
+		mismatch int
 	}{
 		{"CreateDisk", func(token string, size int32) (string, error) {
 			r, err := cl.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(hangzhou), ZoneId: tea.String(zoneH),
@@ -209,7 +212,7 @@ func TestClientTokenIsIdempotent(t *testing.T) {
 				return "", err
 			}
 			return tea.StringValue(r.Body.DiskId), nil
-		}, func() int { return len(e.srv.Disks(hangzhou)) }},
+		}, func() int { return len(e.srv.Disks(hangzhou)) }, 400},
 		{"CreateSnapshot", func(token string, days int32) (string, error) {
 			d := e.srv.Disks(hangzhou)[0].DiskID
 			r, err := cl.CreateSnapshot(&ecsclient.CreateSnapshotRequest{DiskId: tea.String(d),
@@ -218,7 +221,7 @@ func TestClientTokenIsIdempotent(t *testing.T) {
 				return "", err
 			}
 			return tea.StringValue(r.Body.SnapshotId), nil
-		}, func() int { return len(e.srv.Snapshots(hangzhou)) }},
+		}, func() int { return len(e.srv.Snapshots(hangzhou)) }, 403},
 		{"CopySnapshot", func(token string, days int32) (string, error) {
 			r, err := cl.CopySnapshot(&ecsclient.CopySnapshotRequest{RegionId: tea.String(hangzhou),
 				SnapshotId: tea.String(src), DestinationRegionId: tea.String(beijing),
@@ -227,7 +230,7 @@ func TestClientTokenIsIdempotent(t *testing.T) {
 				return "", err
 			}
 			return tea.StringValue(r.Body.SnapshotId), nil
-		}, func() int { return len(e.srv.Snapshots(beijing)) }},
+		}, func() int { return len(e.srv.Snapshots(beijing)) }, 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -250,7 +253,7 @@ func TestClientTokenIsIdempotent(t *testing.T) {
 				t.Fatalf("%d resources after two calls with one token, want %d", got, before+1)
 			}
 			_, err = c.call(token, 31)
-			wantAPIError(t, err, "IdempotentParameterMismatch", 400)
+			wantAPIError(t, err, "IdempotentParameterMismatch", c.mismatch)
 		})
 	}
 }
@@ -270,7 +273,8 @@ func TestErrorCodes(t *testing.T) {
 		DiskCategory: tea.String("cloud_essd"), SnapshotId: tea.String(done)}); err != nil {
 		t.Fatalf("CreateDisk from snapshot without Size: %v", err)
 	}
-	busyDisk := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 30, nil)
+	// cloud_ssd: no instant access, so the progressing snapshot is unusable.
+	busyDisk := e.srv.SeedDisk(hangzhou, zoneH, "cloud_ssd", 30, nil)
 	busy := mustSnapshot(t, hz, busyDisk)
 	creating, err := hz.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(hangzhou), ZoneId: tea.String(zoneH),
 		DiskCategory: tea.String("cloud_essd"), Size: tea.Int32(20)})
@@ -317,18 +321,18 @@ func TestErrorCodes(t *testing.T) {
 			_, err := bj.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(beijing), ZoneId: tea.String(zoneA),
 				DiskCategory: tea.String("cloud_ssd"), Size: tea.Int32(20)})
 			return err
-		}, "InvalidDiskCategory.NotSupported", 403},
-		{"essd PL1 below 20", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL1", 19, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"essd default PL1 below 20", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 10, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"essd PL2 below 461", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL2", 460, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"essd PL3 below 1261", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL3", 1260, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"ssd below 20", func() error { return disk(hangzhou, zoneH, "cloud_ssd", "", 19, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"efficiency below 20", func() error { return disk(hangzhou, zoneH, "cloud_efficiency", "", 19, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"basic below 5", func() error { return disk(hangzhou, zoneH, "cloud", "", 4, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"essd entry below 10", func() error { return disk(hangzhou, zoneH, "cloud_essd_entry", "", 9, "") }, "InvalidDiskSize.TooSmall", 400},
-		{"smaller than snapshot source", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 29, done) }, "InvalidDiskSize.TooSmall", 400},
+		}, "InvalidDataDiskCategory.NotSupported", 400},
+		{"essd PL1 below 20", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL1", 19, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"essd default PL1 below 20", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 10, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"essd PL2 below 461", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL2", 460, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"essd PL3 below 1261", func() error { return disk(hangzhou, zoneH, "cloud_essd", "PL3", 1260, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"ssd below 20", func() error { return disk(hangzhou, zoneH, "cloud_ssd", "", 19, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"efficiency below 20", func() error { return disk(hangzhou, zoneH, "cloud_efficiency", "", 19, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"basic below 5", func() error { return disk(hangzhou, zoneH, "cloud", "", 4, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"essd entry below 10", func() error { return disk(hangzhou, zoneH, "cloud_essd_entry", "", 9, "") }, "InvalidDiskSize.TooSmall", 403},
+		{"smaller than snapshot source", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 29, done) }, "InvalidDiskSize.TooSmall", 403},
 		{"unknown snapshot", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 40, "s-bpdoesnotexist") }, "InvalidSnapshotId.NotFound", 404},
-		{"snapshot still progressing", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 40, busy) }, "IncorrectSnapshotStatus", 403},
+		{"snapshot still progressing", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 40, busy) }, "InvalidSnapshotId.NotReady", 403},
 		{"no size and no snapshot", func() error { return disk(hangzhou, zoneH, "cloud_essd", "", 0, "") }, "MissingParameter", 400},
 		{"second snapshot while one progresses", func() error {
 			_, err := hz.CreateSnapshot(&ecsclient.CreateSnapshotRequest{DiskId: tea.String(busyDisk)})
@@ -346,10 +350,10 @@ func TestErrorCodes(t *testing.T) {
 			_, err := hz.CreateSnapshot(&ecsclient.CreateSnapshotRequest{DiskId: tea.String(doneDisk), SnapshotName: tea.String("1-backup")})
 			return err
 		}, "InvalidSnapshotName.Malformed", 400},
-		{"copy of a progressing snapshot", func() error { return copySnap(busy, beijing) }, "IncorrectSnapshotStatus", 403},
+		{"copy of a progressing snapshot", func() error { return copySnap(busy, beijing) }, "InvalidSnapshotId.NotReady", 403},
 		{"copy within the region", func() error { return copySnap(done, hangzhou) }, "InvalidOperation.NotSupportCopyInSameRegion", 403},
-		{"copy of unknown snapshot", func() error { return copySnap("s-bpdoesnotexist", beijing) }, "InvalidSnapshotId.NotFound", 404},
-		{"copy to unknown region", func() error { return copySnap(done, "cn-nowhere") }, "InvalidRegionId.NotFound", 404},
+		{"copy of unknown snapshot", func() error { return copySnap("s-bpdoesnotexist", beijing) }, "InvalidSnapshotId.NotFound", 403},
+		{"copy to unknown region", func() error { return copySnap(done, "cn-nowhere") }, "InvalidRegionId.NotExists", 403},
 		{"delete snapshot that made a disk", func() error {
 			_, err := hz.DeleteSnapshot(&ecsclient.DeleteSnapshotRequest{SnapshotId: tea.String(done)})
 			return err
@@ -888,10 +892,10 @@ func TestFailedSnapshotsAndCopies(t *testing.T) {
 		}
 	}
 	_, err := hz.CopySnapshot(&ecsclient.CopySnapshotRequest{RegionId: tea.String(hangzhou), SnapshotId: tea.String(failed), DestinationRegionId: tea.String(beijing)})
-	wantAPIError(t, err, "IncorrectSnapshotStatus", 403)
+	wantAPIError(t, err, "InvalidSnapshotId.NotReady", 403)
 	_, err = hz.CreateDisk(&ecsclient.CreateDiskRequest{RegionId: tea.String(hangzhou), ZoneId: tea.String(zoneH),
 		DiskCategory: tea.String("cloud_essd"), SnapshotId: tea.String(failed)})
-	wantAPIError(t, err, "IncorrectSnapshotStatus", 403)
+	wantAPIError(t, err, "InvalidSnapshotId.NotReady", 403)
 	list, err := hz.DescribeSnapshots(&ecsclient.DescribeSnapshotsRequest{RegionId: tea.String(hangzhou), Status: tea.String("failed")})
 	if err != nil || len(list.Body.Snapshots.Snapshot) != 1 || tea.StringValue(list.Body.Snapshots.Snapshot[0].SnapshotId) != failed {
 		t.Fatalf("DescribeSnapshots Status=failed = %v, %v; want only %s", list, err, failed)

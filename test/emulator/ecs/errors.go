@@ -73,7 +73,10 @@ func errVersion(v string) *apiError {
 	return newErr(http.StatusBadRequest, "InvalidVersion", "Specified parameter Version %q is not valid.", v)
 }
 
-// ECS resource errors.
+// ECS resource errors. Codes, statuses and messages are those of the error
+// tables of the API reference pages (CreateDisk, CreateSnapshot, CopySnapshot,
+// DeleteSnapshot, TagResources); see the conformance table in
+// test/emulator/README.md for the page of each one.
 func errRegionNotFound(param string) *apiError {
 	return newErr(http.StatusNotFound, "InvalidRegionId.NotFound", "The specified %s does not exist.", param)
 }
@@ -82,48 +85,101 @@ var (
 	errZoneNotFound = newErr(http.StatusNotFound, "InvalidZoneId.NotFound",
 		"The specified zone does not exist.")
 	errDiskNotFound = newErr(http.StatusNotFound, "InvalidDiskId.NotFound",
-		"The specified disk does not exist.")
+		"The specified DiskId does not exist.")
 	errSnapshotNotFound = newErr(http.StatusNotFound, "InvalidSnapshotId.NotFound",
-		"The specified snapshot does not exist.")
-	errSnapshotSizeTooSmall = newErr(http.StatusBadRequest, "InvalidDiskSize.TooSmall",
+		"The specified SnapshotId does not exist.")
+	// CopySnapshot documents its own NotFound with HTTP 403.
+	errCopySourceNotFound = newErr(http.StatusForbidden, "InvalidSnapshotId.NotFound",
+		"The specified snapshot is not exists.")
+	errDestRegionNotExists = newErr(http.StatusForbidden, "InvalidRegionId.NotExists",
+		"Region not exists.")
+	errSnapshotSizeTooSmall = newErr(http.StatusForbidden, "InvalidDiskSize.TooSmall",
 		"Specified disk size is less than the size of snapshot.")
 	errDiskCategoryValue = newErr(http.StatusBadRequest, "InvalidDiskCategory.ValueNotSupported",
-		"The specified parameter DiskCategory is not valid.")
-	errDiskCategoryInZone = newErr(http.StatusForbidden, "InvalidDiskCategory.NotSupported",
-		"The specified disk category is not supported in the specified zone.")
+		"The specified parameter \"DiskCategory\" is not valid.")
+	// A category the zone does not offer (CreateDisk error table, 400; older
+	// versions of the page list it with 403).
+	errDiskCategoryInZone = newErr(http.StatusBadRequest, "InvalidDataDiskCategory.NotSupported",
+		"Specified disk category is not supported.")
+	// A category the zone offers but has sold out. The message is the one
+	// ECS documents for OperationDenied.NoStock.
+	errNoStock = newErr(http.StatusForbidden, "OperationDenied.NoStock",
+		"The requested resource is sold out in the specified zone; try other types of resources or other regions and zones.")
 	errPerformanceLevel = newErr(http.StatusBadRequest, "InvalidPerformanceLevel.Malformed",
 		"The specified parameter PerformanceLevel is not valid.")
 	errIncorrectDiskStatus = newErr(http.StatusForbidden, "IncorrectDiskStatus",
 		"The current disk status does not support this operation.")
-	// A second CreateSnapshot while one is progressing. The ECS docs list "a
-	// snapshot is being created for the disk" as a refusal; this is the code
-	// the service returns for it.
+	// A second CreateSnapshot while one is progressing (CreateSnapshot error
+	// table). The same table also lists DISK_HAS_CREATING_SNAPSHOT and
+	// QuotaExceed.ConcurrentSnapshotQuota for related cases.
 	errCreatingSnapshot = newErr(http.StatusForbidden, "IncorrectDiskStatus.CreatingSnapshot",
 		"A previous snapshot creation is in process.")
-	errIncorrectSnapshotStatus = newErr(http.StatusForbidden, "IncorrectSnapshotStatus",
-		"The current status of the snapshot does not support this operation.")
-	// Documented in the ECS error-code table for CopySnapshot.
+	errNeverAttached = newErr(http.StatusForbidden, "IncorrectDiskStatus.NeverAttached",
+		"The specified disk has never been attached to any instance.")
+	// Not in the CreateSnapshot table; the code is the one the CSI driver and
+	// the Terraform provider retry on for disks still loading from a snapshot.
+	// The message is an assumption.
+	errDiskInitializing = newErr(http.StatusForbidden, "IncorrectDiskStatus.Initializing",
+		"The specified disk is initializing, please try again later.")
+	errSnapshotQuota = newErr(http.StatusForbidden, "QuotaExceed.Snapshot",
+		"The snapshot quota exceeds.")
+	errSnapshotNotReady = newErr(http.StatusForbidden, "InvalidSnapshotId.NotReady",
+		"The specified snapshot has not completed yet.")
 	errCopySameRegion = newErr(http.StatusForbidden, "InvalidOperation.NotSupportCopyInSameRegion",
-		"Copying snapshot in the same region is not supported. Please specify a different DestinationRegionId and try again.")
+		"Copying snapshot in the same region is not supported.")
+	errUnfinishedCopy = newErr(http.StatusForbidden, "InvalidOperation.UnfinishedCrossRegionCopy",
+		"This disk has unfinished cross-region copy snapshots in the target region.")
+	errUnfinishedEncryptedCopy = newErr(http.StatusForbidden, "InvalidOperation.UnfinishedEncryptedSnapshotCopy",
+		"This disk has unfinished encrypted copy snapshots in the target region.")
 	errSnapshotCreatedDisk = newErr(http.StatusForbidden, "SnapshotCreatedDisk",
-		"The specified snapshot has been used to create disk.")
-	errIdempotentMismatch = newErr(http.StatusBadRequest, "IdempotentParameterMismatch",
-		"Request uses a client token in a previous request but is not identical to that request.")
+		"The snapshot has been used to create disk(s).")
+	errIdempotentProcessing = newErr(http.StatusForbidden, "IdempotentProcessing",
+		"The previous idempotent request(s) is still processing.")
+	// CreateDisk documents LastTokenProcessing for the same situation.
+	errLastTokenProcessing = newErr(http.StatusForbidden, "LastTokenProcessing",
+		"The last token request is processing.")
+	errClientToken = newErr(http.StatusForbidden, "InvalidClientToken.Malformed",
+		"The specified clientToken is improperly formatted. It must contain only ASCII characters and must not exceed 64 characters in length.")
 	errResourceNotFound = newErr(http.StatusNotFound, "InvalidResourceId.NotFound",
 		"The specified ResourceIds are not found in our records.")
-	errResourceType = newErr(http.StatusBadRequest, "InvalidResourceType.NotFound",
-		"The specified ResourceType is not found.")
+	errResourceType = newErr(http.StatusNotFound, "InvalidResourceType.NotFound",
+		"The ResourceType provided does not exist in our records.")
 	errTagCount = newErr(http.StatusBadRequest, "InvalidTagCount",
 		"The specified tags are beyond the permitted range (at most 20 per resource).")
+	errTagKey = newErr(http.StatusBadRequest, "InvalidTagKey.Malformed",
+		"The specified Tag.n.Key is not valid.")
+	errTagValue = newErr(http.StatusBadRequest, "InvalidTagValue.Malformed",
+		"The specified Tag.n.Value is not valid.")
+	errDuplicateTagKey = newErr(http.StatusBadRequest, "Duplicate.TagKey",
+		"The Tag.N.Key contain duplicate key.")
 )
 
+// errIdempotentMismatch is a ClientToken reused with other parameters.
+// CreateSnapshot documents HTTP 403 and its own message; CreateDisk and
+// CopySnapshot do not list the code, so they answer like the ECS-wide
+// error (400).
+func errIdempotentMismatch(action string) *apiError {
+	if action == "CreateSnapshot" {
+		return newErr(http.StatusForbidden, "IdempotentParameterMismatch", "The specified clientToken is used.")
+	}
+	return newErr(http.StatusBadRequest, "IdempotentParameterMismatch",
+		"Request uses a client token in a previous request but is not identical to that request.")
+}
+
+// errRetentionDays is an out-of-range RetentionDays: 400 in CreateSnapshot's
+// table, 403 in CopySnapshot's.
+func errRetentionDays(status int) *apiError {
+	return newErr(status, "InvalidRetentionDays.Malformed", "The specified RetentionDays is not valid.")
+}
+
 // errCategoryMinimum is the category-minimum refusal. The issue asks for the
-// same code as the snapshot-size refusal; the message names the minimum.
+// same code as the snapshot-size refusal (documented with HTTP 403); the
+// message names the minimum.
 func errCategoryMinimum(category, pl string, min int) *apiError {
 	what := category
 	if pl != "" {
 		what += " " + pl
 	}
-	return newErr(http.StatusBadRequest, "InvalidDiskSize.TooSmall",
+	return newErr(http.StatusForbidden, "InvalidDiskSize.TooSmall",
 		"Specified disk size is less than the minimum %d GiB of disk category %s.", min, what)
 }

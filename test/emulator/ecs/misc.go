@@ -21,7 +21,7 @@ func (s *Server) tagResources(req *request) (map[string]any, *apiError) {
 	if len(ts) == 0 {
 		return nil, errMissingParam("Tag.1.Key")
 	}
-	if err := validateTags(ts); err != nil {
+	if err := validateTags(ts, tagResourcesRules); err != nil {
 		return nil, err
 	}
 	// Check everything first: a failed call tags nothing.

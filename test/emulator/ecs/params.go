@@ -80,35 +80,65 @@ func tags(p url.Values) []tag {
 	return out
 }
 
+// tagRules are the per-call tag restrictions of the API reference. Every
+// call refuses keys that start with acs: or aliyun and keys or values that
+// contain http:// or https://; the calls differ in which value prefixes they
+// refuse.
+type tagRules struct {
+	valuePrefixes []string
+}
+
+var (
+	// CreateDisk and CreateSnapshot: values may start with anything.
+	createRules = tagRules{}
+	// CopySnapshot: values "cannot start with acs: or aliyun".
+	copyRules = tagRules{valuePrefixes: []string{"acs:", "aliyun"}}
+	// TagResources: values "cannot start with acs:".
+	tagResourcesRules = tagRules{valuePrefixes: []string{"acs:"}}
+)
+
 // newTags reads the tags a create call gives a new resource: validated, and
 // at most maxTags of them.
-func newTags(p url.Values) (map[string]string, *apiError) {
+func newTags(p url.Values, rules tagRules) (map[string]string, *apiError) {
 	ts := tags(p)
-	if err := validateTags(ts); err != nil {
+	if err := validateTags(ts, rules); err != nil {
 		return nil, err
 	}
 	return mergeTags(nil, ts)
 }
 
 // validateTags enforces the ECS tag rules: a non-empty key of at most 128
-// characters, no acs:/aliyun prefix, no http:// or https://, values alike.
-func validateTags(ts []tag) *apiError {
+// characters without an acs:/aliyun prefix, values of at most 128
+// characters, neither containing http:// or https://, no key twice.
+func validateTags(ts []tag, rules tagRules) *apiError {
+	seen := map[string]bool{}
 	for _, t := range ts {
-		if t.Key == "" || len(t.Key) > 128 || reservedTag(t.Key) {
-			return errMalformed("TagKey")
+		k := strings.ToLower(t.Key)
+		if t.Key == "" || len(t.Key) > 128 || hasPrefix(k, "acs:", "aliyun") || hasURL(k) {
+			return errTagKey
 		}
-		if len(t.Value) > 128 || reservedTag(t.Value) {
-			return errMalformed("TagValue")
+		v := strings.ToLower(t.Value)
+		if len(t.Value) > 128 || hasURL(v) || hasPrefix(v, rules.valuePrefixes...) {
+			return errTagValue
 		}
+		if seen[t.Key] {
+			return errDuplicateTagKey
+		}
+		seen[t.Key] = true
 	}
 	return nil
 }
 
-func reservedTag(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "acs:") || strings.HasPrefix(l, "aliyun") ||
-		strings.Contains(l, "http://") || strings.Contains(l, "https://")
+func hasPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
+
+func hasURL(s string) bool { return strings.Contains(s, "http://") || strings.Contains(s, "https://") }
 
 // mergeTags adds ts to m (nil m allowed) and enforces the 20-tag limit.
 func mergeTags(m map[string]string, ts []tag) (map[string]string, *apiError) {

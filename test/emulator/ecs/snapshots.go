@@ -6,14 +6,18 @@ import (
 	"time"
 )
 
-// retention reads RetentionDays (1..65536; 0 = kept until deleted).
-func retention(req *request) (int, *apiError) {
+// defaultSnapshotQuota is the documented limit of manual snapshots per disk.
+const defaultSnapshotQuota = 256
+
+// retention reads RetentionDays (1..65536; 0 = kept until deleted); status is
+// the HTTP status the calling action documents for a bad value.
+func retention(req *request, status int) (int, *apiError) {
 	n, ok, err := intParam(req.params, "RetentionDays")
 	if err != nil {
-		return 0, err
+		return 0, errRetentionDays(status)
 	}
 	if ok && (n < 1 || n > 65536) {
-		return 0, errInvalidParam("RetentionDays")
+		return 0, errRetentionDays(status)
 	}
 	return n, nil
 }
@@ -29,8 +33,9 @@ func (s *Server) createSnapshot(req *request) (map[string]any, *apiError) {
 	if diskID == "" {
 		return nil, errMissingParam("DiskId")
 	}
-	// CreateSnapshot carries no RegionId: the disk's region is the snapshot's.
-	d, ok := s.disks[diskID]
+	// CreateSnapshot carries no RegionId: the disk's region is the
+	// snapshot's, and a regional endpoint only finds its own region's disks.
+	d, ok := s.diskByID(req, diskID)
 	if !ok {
 		return nil, errDiskNotFound
 	}
@@ -38,22 +43,41 @@ func (s *Server) createSnapshot(req *request) (map[string]any, *apiError) {
 	if name != "" && (!validName(name) || len(name) >= 4 && name[:4] == "auto") {
 		return nil, errMalformed("SnapshotName")
 	}
-	days, err := retention(req)
+	days, err := retention(req, 400)
 	if err != nil {
 		return nil, err
 	}
-	snapTags, err := newTags(p)
+	snapTags, err := newTags(p, createRules)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	if d.status(now) != DiskAvailable {
+	switch {
+	case d.status(now) != DiskAvailable:
 		return nil, errIncorrectDiskStatus
+	case !d.attached:
+		// "Snapshots cannot be created for disks that have never been
+		// attached to an ECS instance."
+		return nil, errNeverAttached
+	case d.initializing(now):
+		return nil, errDiskInitializing
 	}
+	quota := s.cfg.SnapshotQuota
+	if quota == 0 {
+		quota = defaultSnapshotQuota
+	}
+	manual := 0
 	for _, sn := range s.snapshots {
-		if sn.sourceDisk == d.id && sn.sourceSnapshot == "" && sn.status(now) == SnapshotProgressing {
+		if sn.sourceDisk != d.id || sn.sourceSnapshot != "" || sn.region != d.region {
+			continue // copies in other regions do not count
+		}
+		if sn.status(now) == SnapshotProgressing {
 			return nil, errCreatingSnapshot
 		}
+		manual++
+	}
+	if manual >= quota {
+		return nil, errSnapshotQuota
 	}
 	s.seq++
 	sn := &snapshot{
@@ -61,6 +85,7 @@ func (s *Server) createSnapshot(req *request) (map[string]any, *apiError) {
 		sourceDisk: d.id, sourceDiskSize: d.size, sourceDiskCategory: d.category,
 		retentionDays: days, encrypted: d.encrypted, kmsKeyID: d.kmsKeyID, tags: snapTags,
 		created: now, ready: now.Add(s.cfg.SnapshotDuration), seq: s.seq,
+		instantAccess: instantAccessCategories[d.category], availableAt: now.Add(s.cfg.InstantAccessDelay),
 	}
 	setFailure(sn, &s.failSnapshots)
 	s.snapshots[sn.id] = sn
@@ -84,7 +109,7 @@ func (s *Server) copySnapshot(req *request) (map[string]any, *apiError) {
 		return nil, errMissingParam("DestinationRegionId")
 	}
 	if !s.regionExists(dest) {
-		return nil, errRegionNotFound("DestinationRegionId")
+		return nil, errDestRegionNotExists
 	}
 	srcID := p.Get("SnapshotId")
 	if srcID == "" {
@@ -92,26 +117,39 @@ func (s *Server) copySnapshot(req *request) (map[string]any, *apiError) {
 	}
 	src, ok := s.snapshots[srcID]
 	if !ok || src.region != region {
-		return nil, errSnapshotNotFound
+		return nil, errCopySourceNotFound
 	}
 	if dest == region {
 		return nil, errCopySameRegion
 	}
 	now := s.now()
+	// Instant access does not extend to copies: the source must be
+	// accomplished.
 	if src.status(now) != SnapshotAccomplished {
-		return nil, errIncorrectSnapshotStatus
+		return nil, errSnapshotNotReady
 	}
 	name := p.Get("DestinationSnapshotName")
 	if name != "" && !validName(name) {
-		return nil, errMalformed("DestinationSnapshotName")
+		return nil, newErr(403, "InvalidSnapshotName.Malformed", "The specified SnapshotName is wrongly formed.")
 	}
-	days, err := retention(req)
+	days, err := retention(req, 403)
 	if err != nil {
 		return nil, err
 	}
-	copyTags, err := newTags(p)
+	copyTags, err := newTags(p, copyRules)
 	if err != nil {
 		return nil, err
+	}
+	// One unfinished cross-region copy per source disk and destination
+	// region (a ClientToken replay of that copy was answered above).
+	for _, c := range s.sortedSnapshots() {
+		if c.sourceSnapshot != "" && c.region == dest && c.sourceDisk == src.sourceDisk &&
+			c.status(now) == SnapshotProgressing {
+			if c.encrypted {
+				return nil, errUnfinishedEncryptedCopy
+			}
+			return nil, errUnfinishedCopy
+		}
 	}
 	encrypted, err := boolParam(p, "Encrypted")
 	if err != nil {
@@ -130,7 +168,7 @@ func (s *Server) copySnapshot(req *request) (map[string]any, *apiError) {
 		sourceDisk: src.sourceDisk, sourceDiskSize: src.sourceDiskSize, sourceDiskCategory: src.sourceDiskCategory,
 		sourceSnapshot: src.id, sourceRegion: src.region, retentionDays: days,
 		encrypted: encrypted, kmsKeyID: kms, tags: copyTags,
-		created: now, ready: now.Add(s.cfg.CopyDuration), seq: s.seq,
+		created: now, ready: now.Add(s.cfg.CopyDuration), listAt: now.Add(s.cfg.CopyListDelay), seq: s.seq,
 	}
 	setFailure(c, &s.failCopies)
 	s.snapshots[c.id] = c
@@ -172,6 +210,7 @@ func (s *Server) describeSnapshots(req *request) (map[string]any, *apiError) {
 	for _, sn := range s.sortedSnapshots() {
 		switch {
 		case sn.region != region,
+			now.Before(sn.listAt), // a new copy is not listed yet (CopyListDelay)
 			hasIDs && !slices.Contains(ids, sn.id),
 			p.Get("DiskId") != "" && sn.sourceDisk != p.Get("DiskId"),
 			p.Get("SnapshotName") != "" && sn.name != p.Get("SnapshotName"),
@@ -213,10 +252,10 @@ func (s *Server) describeSnapshot(sn *snapshot, now time.Time) map[string]any {
 	m := map[string]any{
 		"SnapshotId": sn.id, "RegionId": sn.region, "SnapshotName": sn.name, "Description": sn.description,
 		"Status": sn.status(now), "Progress": sn.progress(now), "RemainTime": remain,
-		"Available":    sn.status(now) == SnapshotAccomplished,
+		"Available":    sn.available(now),
 		"SourceDiskId": sn.sourceDisk, "SourceDiskSize": strconv.Itoa(sn.sourceDiskSize),
 		"SourceDiskType": "data", "SourceStorageType": "disk", "SnapshotType": "user",
-		"Category": "standard", "InstantAccess": false, "Usage": s.usage(sn),
+		"Category": "standard", "InstantAccess": sn.instantAccess, "Usage": s.usage(sn),
 		"Encrypted": sn.encrypted, "KMSKeyId": sn.kmsKeyID, "ResourceGroupId": "",
 		"CreationTime":     sn.created.UTC().Format(timeLayout),
 		"LastModifiedTime": sn.created.UTC().Format(timeLayout),
@@ -242,8 +281,8 @@ func (s *Server) deleteSnapshot(req *request) (map[string]any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	// No RegionId in DeleteSnapshot either; IDs are unique across regions.
-	sn, ok := s.snapshots[id]
+	// No RegionId in DeleteSnapshot either: served like DeleteDisk.
+	sn, ok := s.snapshotByID(req, id)
 	if !ok {
 		return nil, errSnapshotNotFound
 	}

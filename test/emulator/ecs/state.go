@@ -62,8 +62,15 @@ type disk struct {
 	kmsKeyID          string
 	tags              map[string]string
 	created, ready    time.Time
-	seq               int64
+	// attached: the disk has been attached to an instance at least once
+	// (SeedDisk disks, AttachDisk). initUntil: a disk made from a snapshot
+	// is still loading its data until then (DiskInitDuration).
+	attached  bool
+	initUntil time.Time
+	seq       int64
 }
+
+func (d *disk) initializing(now time.Time) bool { return now.Before(d.initUntil) }
 
 func (d *disk) status(now time.Time) string {
 	if now.Before(d.ready) {
@@ -89,7 +96,35 @@ type snapshot struct {
 	// FailNextCopies): it goes from progressing to failed at failAt.
 	fails  bool
 	failAt time.Time
+	// instantAccess: a snapshot of an ESSD-family disk, usable for new disks
+	// from availableAt on while it is still progressing.
+	instantAccess bool
+	availableAt   time.Time
+	// listAt: a cross-region copy is not listed by DescribeSnapshots before
+	// then (CopyListDelay).
+	listAt time.Time
 	seq    int64
+}
+
+// instantAccessCategories are the ESSD-series categories whose snapshots are
+// instantly available: "ESSDs, ESSD AutoPL disks, ESSD Entry disks, and
+// Regional ESSDs" (CreateSnapshot reference, operation description).
+var instantAccessCategories = map[string]bool{"cloud_essd": true, "cloud_auto": true, "cloud_essd_entry": true}
+
+// available reports whether sn can be used to create a disk: accomplished,
+// or an instant-access snapshot past availableAt. A snapshot that fails
+// (FailNextSnapshots) is never available.
+func (sn *snapshot) available(now time.Time) bool {
+	if sn.fails {
+		return false
+	}
+	switch sn.status(now) {
+	case SnapshotAccomplished:
+		return true
+	case SnapshotProgressing:
+		return sn.instantAccess && !now.Before(sn.availableAt)
+	}
+	return false
 }
 
 func (sn *snapshot) status(now time.Time) string {
@@ -143,6 +178,9 @@ type Disk struct {
 	Tags                     map[string]string
 	Status                   string
 	CreationTime             time.Time
+	// Attached: the disk has been attached to an instance at least once.
+	// Initializing: it is still loading data from its source snapshot.
+	Attached, Initializing bool
 }
 
 // Snapshot is a snapshot as the tests see it.
@@ -159,7 +197,9 @@ type Snapshot struct {
 	KMSKeyID             string
 	Tags                 map[string]string
 	Status, Progress     string
-	CreationTime         time.Time
+	// Available: usable to create disks (instant access or accomplished).
+	Available, InstantAccess bool
+	CreationTime             time.Time
 }
 
 func copyTags(m map[string]string) map[string]string {
@@ -175,7 +215,7 @@ func (d *disk) view(now time.Time) Disk {
 		DiskID: d.id, RegionID: d.region, ZoneID: d.zone, Name: d.name, Description: d.description,
 		Category: d.category, PerformanceLevel: d.pl, SizeGiB: d.size, SourceSnapshotID: d.sourceSnapshot,
 		Encrypted: d.encrypted, KMSKeyID: d.kmsKeyID, Tags: copyTags(d.tags), Status: d.status(now),
-		CreationTime: d.created,
+		CreationTime: d.created, Attached: d.attached, Initializing: d.initializing(now),
 	}
 }
 
@@ -186,6 +226,7 @@ func (sn *snapshot) view(now time.Time) Snapshot {
 		SourceSnapshotID: sn.sourceSnapshot, SourceRegionID: sn.sourceRegion, RetentionDays: sn.retentionDays,
 		Encrypted: sn.encrypted, KMSKeyID: sn.kmsKeyID, Tags: copyTags(sn.tags),
 		Status: sn.status(now), Progress: sn.progress(now), CreationTime: sn.created,
+		Available: sn.available(now), InstantAccess: sn.instantAccess,
 	}
 }
 
@@ -242,7 +283,8 @@ func (s *Server) Snapshot(id string) (Snapshot, bool) {
 }
 
 // SeedDisk creates an Available disk at once (ignoring DiskCreateDuration) and
-// returns its ID, for tests that need a source disk to snapshot. It panics on
+// returns its ID, for tests that need a source disk to snapshot. A seeded
+// disk counts as attached and used (it can be snapshotted at once). It panics on
 // an unknown region, zone or category, which is a mistake in the test.
 func (s *Server) SeedDisk(region, zone, category string, sizeGiB int, tags map[string]string) string {
 	if s.zoneOwner[zone] != region {
@@ -261,10 +303,24 @@ func (s *Server) SeedDisk(region, zone, category string, sizeGiB int, tags map[s
 	s.seq++
 	d := &disk{
 		id: newID("d", region), region: region, zone: zone, category: category, pl: pl, size: sizeGiB,
-		tags: copyTags(tags), created: now, ready: now, seq: s.seq,
+		tags: copyTags(tags), created: now, ready: now, attached: true, seq: s.seq,
 	}
 	s.disks[d.id] = d
 	return d.id
+}
+
+// AttachDisk records that the disk has been attached to an instance, as
+// AttachDisk on a running instance would: CreateSnapshot no longer refuses
+// it with IncorrectDiskStatus.NeverAttached. It panics on an unknown disk,
+// which is a mistake in the test.
+func (s *Server) AttachDisk(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.disks[id]
+	if !ok {
+		panic(fmt.Sprintf("ecs emulator: AttachDisk: unknown disk %q", id))
+	}
+	d.attached = true
 }
 
 func (s *Server) sortedDisks() []*disk {

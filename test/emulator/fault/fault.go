@@ -24,6 +24,11 @@ const (
 	Reset
 	// Delay: sleep Decision.Delay, then serve normally.
 	Delay
+	// LoseResponse: process the request but drop the connection instead of
+	// answering, as when the response is lost on the network. Only
+	// enqueued (Enqueue), never drawn from the rates. Emulators that do not
+	// model it serve the request normally.
+	LoseResponse
 )
 
 // String names the kind, for test messages.
@@ -39,6 +44,8 @@ func (k Kind) String() string {
 		return "Reset"
 	case Delay:
 		return "Delay"
+	case LoseResponse:
+		return "LoseResponse"
 	}
 	return "Kind(?)"
 }
