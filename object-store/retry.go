@@ -58,11 +58,11 @@ func (o *ObjectStore) withRetry(op, bucket, key string, fn func() error) error {
 func isTransient(err error) bool {
 	var se oss.ServiceError
 	if errors.As(err, &se) {
-		switch se.Code {
-		case "RequestTimeout", "Throttling", "ServiceUnavailable", "InternalError", "RequestTimeTooSkewedRetry":
-			return true
-		}
-		return se.StatusCode >= 500 || se.StatusCode == 429
+		// OSS answers overload and its QPS and bandwidth limits with 5xx
+		// (ServiceUnavailable, TotalQpsLimitExceeded, ...), and a request
+		// body that arrived too slowly with 400 RequestTimeout; the Alibaba
+		// SDK v2 retryer also retries 429.
+		return se.Code == "RequestTimeout" || se.StatusCode >= 500 || se.StatusCode == 429
 	}
 	var crc *crcError
 	if errors.As(err, &crc) {

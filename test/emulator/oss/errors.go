@@ -60,11 +60,13 @@ var (
 	errMissingContentLen  = newErr(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 	errInternal           = newErr(500, "InternalError", "We encountered an internal error. Please try again.")
 	errServiceUnavailable = newErr(503, "ServiceUnavailable", "Please reduce your request rate.")
-	errNotImplemented     = newErr(501, "NotImplemented", "The emulator does not implement this operation.")
-	errMethodNotAllowed   = newErr(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
-	errInvalidBucketName  = newErr(400, "InvalidBucketName", "The specified bucket is not valid.")
-	errInvalidObjectName  = newErr(400, "InvalidObjectName", "The specified object is not valid.")
-	errIncompleteBody     = newErr(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	// OSS answers NotImplemented with 400 (its error reference and the
+	// GetObject example), not HTTP's 501.
+	errNotImplemented    = newErr(400, "NotImplemented", "The emulator does not implement this operation.")
+	errMethodNotAllowed  = newErr(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	errInvalidBucketName = newErr(400, "InvalidBucketName", "The specified bucket is not valid.")
+	errInvalidObjectName = newErr(400, "InvalidObjectName", "The specified object is not valid.")
+	errIncompleteBody    = newErr(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 )
 
 func invalidArgument(msg, name, value string) *apiError {
