@@ -1,3 +1,5 @@
+//go:build !noitemactions
+
 package main
 
 import (
@@ -8,9 +10,9 @@ import (
 )
 
 // registerItemActions registers the bundle's restore and backup item
-// actions. It has a file of its own so that the restore-overhead benchmark
-// (test/e2e) can build the plugin without them by replacing this file alone
-// (test/e2e/testdata/no_item_actions.go).
+// actions. Built with the noitemactions tag, no_item_actions.go replaces it
+// with one that registers none; the restore-overhead benchmark (test/e2e)
+// builds its "without actions" plugin that way.
 func registerItemActions(s framework.Server) framework.Server {
 	return s.RegisterRestoreItemActionsV2(restoreactions.Initializers()).
 		RegisterBackupItemActionsV2(backupactions.Initializers())

@@ -4,11 +4,7 @@
 package backupactions
 
 import (
-	"cmp"
 	"fmt"
-	"regexp"
-	"slices"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
@@ -18,28 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // NameDiskTopology is the action's registered name.
 const NameDiskTopology = "alibabacloud.com/disk-topology"
 
-// Annotations recorded on Alibaba Cloud disk PVs in the backup, for the
-// VolumeSnapshotter and restore actions (and people) reading the backup.
-const (
-	AnnDiskZone             = "alibabacloud.com/disk-zone"
-	AnnDiskRegion           = "alibabacloud.com/disk-region"
-	AnnDiskCategory         = "alibabacloud.com/disk-category"
-	AnnDiskPerformanceLevel = "alibabacloud.com/disk-performance-level"
-)
-
-// categoryPattern matches one ECS disk category (cloud_essd, cloud_auto,
-// cloud_essd_entry, ...). A StorageClass may list several ("cloud_essd,
-// cloud_ssd"); then the PV alone does not say which one the disk is.
-var categoryPattern = regexp.MustCompile(`^cloud(_[a-z0-9]+)*$`)
-
-// DiskTopologyAction records the zone, region and category of Alibaba Cloud
-// disk PVs in the backup.
+// DiskTopologyAction records the zone of Alibaba Cloud disk PVs in the
+// backup where Velero looks for it.
 //
 // Why: Velero takes a PV's availability zone for the snapshot (VolumeBackup
 // VolumeAZ, which CreateVolumeFromSnapshot later receives) from the PV *after*
@@ -52,8 +34,7 @@ var categoryPattern = regexp.MustCompile(`^cloud(_[a-z0-9]+)*$`)
 // Velero records an empty AZ and a restore elsewhere cannot tell which zone
 // the disk came from. The action adds the topology.kubernetes.io/zone label
 // (a PV label, which the scheduler ignores, so the cluster's behaviour is
-// unchanged) and annotations naming the zone, region and disk category, which
-// the restored PV would otherwise only hint at. Only the backed-up copy is
+// unchanged). Only the backed-up copy is
 // changed, never the live PV; non-disk PVs are not touched.
 type DiskTopologyAction struct {
 	log logrus.FieldLogger
@@ -77,39 +58,23 @@ func (a *DiskTopologyAction) Execute(item runtime.Unstructured, backup *velerov1
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.UnstructuredContent(), pv); err != nil {
 		return nil, nil, "", nil, fmt.Errorf("decoding PersistentVolume: %w", err)
 	}
-	if !isDisk(pv) {
+	if !diskpv.IsDisk(pv) {
 		return item, nil, "", nil, nil
 	}
-	facts := diskFacts(pv)
-	labels, ann := pv.Labels, pv.Annotations
-	changed := false
-	set := func(m *map[string]string, k, v string) {
-		if v == "" || (*m)[k] != "" {
-			return
-		}
-		if *m == nil {
-			*m = map[string]string{}
-		}
-		(*m)[k] = v
-		changed = true
-	}
-	// The label Velero reads first; an existing zone label is the truth.
-	if kube.Zone(labels) == "" {
-		set(&labels, corev1.LabelTopologyZone, facts.zone)
-	}
-	set(&ann, AnnDiskZone, facts.zone)
-	set(&ann, AnnDiskRegion, facts.region)
-	set(&ann, AnnDiskCategory, facts.category)
-	set(&ann, AnnDiskPerformanceLevel, facts.performanceLevel)
-	if !changed {
+	// An existing zone label is the truth: Velero reads it first.
+	zone := diskpv.Zone(pv)
+	if diskpv.LabelZone(pv.Labels) != "" || zone == "" {
 		return item, nil, "", nil, nil
 	}
-	out := &unstructured.Unstructured{Object: item.UnstructuredContent()}
-	out = out.DeepCopy()
+	out := (&unstructured.Unstructured{Object: item.UnstructuredContent()}).DeepCopy()
+	labels := out.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[corev1.LabelTopologyZone] = zone
 	out.SetLabels(labels)
-	out.SetAnnotations(ann)
-	a.log.WithFields(logrus.Fields{"action": NameDiskTopology, "kind": "PersistentVolume", "name": pv.Name}).
-		Infof("recording disk zone %q, region %q, category %q", facts.zone, facts.region, facts.category)
+	a.log.WithFields(logrus.Fields{"action": NameDiskTopology, "kind": "PersistentVolume", "name": pv.Name, "zone": zone}).
+		Info("recording the disk's zone as the topology.kubernetes.io/zone label")
 	return out, nil, "", nil, nil
 }
 
@@ -118,48 +83,3 @@ func (a *DiskTopologyAction) Progress(string, *velerov1.Backup) (velero.Operatio
 }
 
 func (a *DiskTopologyAction) Cancel(string, *velerov1.Backup) error { return nil }
-
-func isDisk(pv *corev1.PersistentVolume) bool {
-	return (pv.Spec.CSI != nil && pv.Spec.CSI.Driver == kube.DiskCSIDriver) ||
-		(pv.Spec.FlexVolume != nil && pv.Spec.FlexVolume.Driver == kube.DiskFlexDriver)
-}
-
-type facts struct{ zone, region, category, performanceLevel string }
-
-// diskFacts reads what the PV itself says about its disk; it guesses nothing
-// (a region is not derived from a zone name).
-func diskFacts(pv *corev1.PersistentVolume) facts {
-	f := facts{
-		zone:   cmp.Or(kube.Zone(pv.Labels), affinityValue(pv, kube.DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone)),
-		region: cmp.Or(pv.Labels[corev1.LabelTopologyRegion], pv.Labels[corev1.LabelFailureDomainBetaRegion], affinityValue(pv, corev1.LabelTopologyRegion)),
-	}
-	if pv.Spec.CSI != nil {
-		attrs := pv.Spec.CSI.VolumeAttributes
-		if c := strings.TrimSpace(attrs["type"]); categoryPattern.MatchString(c) {
-			f.category = c
-		}
-		f.performanceLevel = strings.TrimSpace(attrs["performanceLevel"])
-	}
-	return f
-}
-
-// affinityValue returns the single value of an "In" requirement on one of
-// keys, "" when there is none or it is ambiguous.
-func affinityValue(pv *corev1.PersistentVolume, keys ...string) string {
-	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-		return ""
-	}
-	found := ""
-	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
-		for _, e := range term.MatchExpressions {
-			if e.Operator != corev1.NodeSelectorOpIn || len(e.Values) != 1 || !slices.Contains(keys, e.Key) {
-				continue
-			}
-			if found != "" && found != e.Values[0] {
-				return ""
-			}
-			found = e.Values[0]
-		}
-	}
-	return found
-}

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func diskPV(labels map[string]string, attrs map[string]string, affinity map[string][]string) *corev1.PersistentVolume {
@@ -22,7 +22,7 @@ func diskPV(labels map[string]string, attrs map[string]string, affinity map[stri
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				CSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-1", VolumeAttributes: attrs},
+				CSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-1", VolumeAttributes: attrs},
 			},
 		},
 	}
@@ -41,39 +41,29 @@ func TestDiskTopology(t *testing.T) {
 		name       string
 		pv         *corev1.PersistentVolume
 		wantLabels map[string]string // nil = item unchanged
-		wantAnn    map[string]string
+		wantZone   string            // the AZ Velero records
 	}{
-		{name: "zone only in CSI node affinity: label and annotations added",
+		{name: "zone only in CSI node affinity: label added",
 			pv: diskPV(nil, map[string]string{"type": "cloud_essd", "performanceLevel": "PL1"},
-				map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h"}, corev1.LabelTopologyRegion: {"cn-hangzhou"}}),
+				map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}, corev1.LabelTopologyRegion: {"cn-hangzhou"}}),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"},
-			wantAnn: map[string]string{AnnDiskZone: "cn-hangzhou-h", AnnDiskRegion: "cn-hangzhou",
-				AnnDiskCategory: "cloud_essd", AnnDiskPerformanceLevel: "PL1"}},
-		{name: "existing deprecated zone label kept, not duplicated",
-			pv:         diskPV(map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"}, nil, nil),
-			wantLabels: map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"},
-			wantAnn:    map[string]string{AnnDiskZone: "cn-beijing-a", AnnDiskRegion: "cn-beijing"}},
-		{name: "category list of a topology-alltype class is not recorded",
-			pv:         diskPV(nil, map[string]string{"type": "cloud_essd,cloud_ssd"}, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-i"}}),
-			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-i"},
-			wantAnn:    map[string]string{AnnDiskZone: "cn-hangzhou-i"}},
+			wantZone:   "cn-hangzhou-h"},
+		{name: "existing deprecated zone label kept, not duplicated: unchanged",
+			pv: diskPV(map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"}, nil,
+				map[string][]string{diskpv.ZoneKey: {"cn-beijing-a"}})},
 		{name: "ambiguous zone affinity records nothing",
-			pv: diskPV(nil, nil, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h", "cn-hangzhou-i"}})},
-		{name: "everything already recorded: unchanged",
+			pv: diskPV(nil, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h", "cn-hangzhou-i"}})},
+		{name: "zone label already there: unchanged",
+			pv: diskPV(map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"}, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}})},
+		{name: "FlexVolume disk with zone affinity",
 			pv: func() *corev1.PersistentVolume {
-				p := diskPV(map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"}, nil, nil)
-				p.Annotations = map[string]string{AnnDiskZone: "cn-hangzhou-h"}
-				return p
-			}()},
-		{name: "FlexVolume disk with zone label",
-			pv: func() *corev1.PersistentVolume {
-				p := diskPV(map[string]string{corev1.LabelTopologyZone: "cn-shanghai-b"}, nil, nil)
+				p := diskPV(nil, nil, map[string][]string{corev1.LabelFailureDomainBetaZone: {"cn-shanghai-b"}})
 				p.Spec.CSI = nil
-				p.Spec.FlexVolume = &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, Options: map[string]string{"volumeId": "d-1"}}
+				p.Spec.FlexVolume = &corev1.FlexPersistentVolumeSource{Driver: diskpv.FlexDriver, Options: map[string]string{"volumeId": "d-1"}}
 				return p
 			}(),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-shanghai-b"},
-			wantAnn:    map[string]string{AnnDiskZone: "cn-shanghai-b"}},
+			wantZone:   "cn-shanghai-b"},
 		{name: "EBS PV untouched",
 			pv: func() *corev1.PersistentVolume {
 				p := diskPV(nil, map[string]string{"type": "cloud_essd"}, map[string][]string{"topology.ebs.csi.aws.com/zone": {"us-east-1a"}})
@@ -82,7 +72,7 @@ func TestDiskTopology(t *testing.T) {
 			}()},
 		{name: "NAS PV untouched",
 			pv: func() *corev1.PersistentVolume {
-				p := diskPV(nil, nil, map[string][]string{kube.DiskZoneKey: {"cn-hangzhou-h"}})
+				p := diskPV(nil, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}})
 				p.Spec.CSI.Driver = "nasplugin.csi.alibabacloud.com"
 				return p
 			}()},
@@ -116,16 +106,16 @@ func TestDiskTopology(t *testing.T) {
 			if got := u.GetLabels(); !equality.Semantic.DeepEqual(got, tc.wantLabels) {
 				t.Errorf("labels = %v, want %v", got, tc.wantLabels)
 			}
-			if got := u.GetAnnotations(); !equality.Semantic.DeepEqual(got, tc.wantAnn) {
-				t.Errorf("annotations = %v, want %v", got, tc.wantAnn)
+			if got := u.GetAnnotations(); len(got) != 0 {
+				t.Errorf("annotations = %v, want none", got)
 			}
 			// Velero reads the zone from this label (or the deprecated one).
 			zone := u.GetLabels()[corev1.LabelTopologyZone]
 			if zone == "" {
 				zone = u.GetLabels()[corev1.LabelFailureDomainBetaZone]
 			}
-			if zone != tc.wantAnn[AnnDiskZone] {
-				t.Errorf("Velero would record AZ %q, want %q", zone, tc.wantAnn[AnnDiskZone])
+			if zone != tc.wantZone {
+				t.Errorf("Velero would record AZ %q, want %q", zone, tc.wantZone)
 			}
 		})
 	}

@@ -38,12 +38,6 @@ const (
 	keyS3URL = "s3Url"
 )
 
-var validKeys = []string{
-	keyRegion, keyBucket, keyPrefix, keyCACert, keyCredentialsFile, keyNetwork, keyEndpoint,
-	keyPublicEndpoint, keyServerSideEncryption, keyKMSKeyID, keyStorageClass, keySignatureVersion,
-	keyPartSize, keyUploadConcurrency, keyS3URL,
-}
-
 const (
 	kib = int64(1) << 10
 	mib = int64(1) << 20
@@ -87,47 +81,66 @@ type settings struct {
 // custom endpoint of that shape still yields the V4 signing region.
 var aliyunEndpoint = regexp.MustCompile(`^oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com$`)
 
-// parseSettings validates cfg. Every error names the key and says how to fix it.
-func parseSettings(cfg map[string]string) (*settings, error) {
-	if err := config.ValidateKeys(kind, cfg, validKeys...); err != nil {
+// parseConfig validates cfg. Every error names the key and says how to fix it.
+func parseConfig(cfg map[string]string) (*settings, error) {
+	return readConfig(config.NewReader(kind, cfg))
+}
+
+// ConfigKeys returns the BackupStorageLocation config keys the plugin
+// accepts, sorted: those readConfig reads or passes through.
+func ConfigKeys() []string {
+	r := config.NewReader(kind, nil)
+	_, _ = readConfig(r) // fails (no region), but only after reading every key
+	return r.Keys()
+}
+
+// readConfig reads every key through r before it checks anything, so that r
+// knows them all when it reports unknown ones (and for ConfigKeys).
+func readConfig(r *config.Reader) (*settings, error) {
+	// Velero reads bucket and prefix itself.
+	r.PassThrough(keyBucket, keyPrefix)
+	s := &settings{
+		credentialsFile: r.String(keyCredentialsFile),
+		v4:              r.OneOf(keySignatureVersion, "v4", "v4", "v1") == "v4",
+		sse:             r.OneOf(keyServerSideEncryption, "", "AES256", "KMS", "SM4"),
+		kmsKeyID:        strings.TrimSpace(r.String(keyKMSKeyID)),
+		concurrency:     int(r.Int(keyUploadConcurrency, defaultConcurrency, 1, maxConcurrency)),
+	}
+	region := strings.TrimSpace(r.String(keyRegion))
+	network := r.OneOf(keyNetwork, "public", "internal", "public", "accelerate")
+	endpoint := strings.TrimSpace(r.String(keyEndpoint))
+	publicEndpoint := strings.TrimSpace(r.String(keyPublicEndpoint))
+	storageClass := r.String(keyStorageClass)
+	partSize := r.String(keyPartSize)
+	s3URL := strings.TrimSpace(r.String(keyS3URL))
+	caCert := r.String(keyCACert)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	s := &settings{credentialsFile: cfg[keyCredentialsFile]}
+
+	if err := s.parseEndpoints(region, network, endpoint, publicEndpoint); err != nil {
+		return nil, err
+	}
+	// OSS honours x-oss-server-side-encryption-key-id only with KMS.
+	if s.kmsKeyID != "" && s.sse != "KMS" {
+		return nil, fmt.Errorf("%s config: %s is only used with %s: KMS (got %q); set %s: KMS or remove %s",
+			kind, keyKMSKeyID, keyServerSideEncryption, s.sse, keyServerSideEncryption, keyKMSKeyID)
+	}
 	var err error
-
-	sig, err := config.OneOf(kind, cfg, keySignatureVersion, "v4", "v4", "v1")
-	if err != nil {
+	if s.storageClass, err = parseStorageClass(storageClass); err != nil {
 		return nil, err
 	}
-	s.v4 = sig == "v4"
-
-	if err := s.parseEndpoints(cfg); err != nil {
+	if s.partSize, err = parseSize(keyPartSize, partSize, defaultPartSize, minPartSize, maxPartSize); err != nil {
 		return nil, err
 	}
-	if err := s.parseEncryption(cfg); err != nil {
-		return nil, err
-	}
-	if s.storageClass, err = parseStorageClass(cfg); err != nil {
-		return nil, err
-	}
-	if s.partSize, err = parseSize(cfg, keyPartSize, defaultPartSize, minPartSize, maxPartSize); err != nil {
-		return nil, err
-	}
-	n, err := config.Int(kind, cfg, keyUploadConcurrency, defaultConcurrency, 1, maxConcurrency)
-	if err != nil {
-		return nil, err
-	}
-	s.concurrency = int(n)
-
-	if raw := strings.TrimSpace(cfg[keyS3URL]); raw != "" {
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return nil, fmt.Errorf("%s config: %s %q is not valid; Velero's kopia repository needs http(s)://host[:port] without a path, e.g. https://oss-cn-hangzhou-internal.aliyuncs.com", kind, keyS3URL, raw)
+	if s3URL != "" {
+		if u, err := url.Parse(s3URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("%s config: %s %q is not valid; Velero's kopia repository needs http(s)://host[:port] without a path, e.g. https://oss-cn-hangzhou-internal.aliyuncs.com", kind, keyS3URL, s3URL)
 		}
 	}
-
-	if pem := cfg[keyCACert]; pem != "" {
+	if caCert != "" {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(pem)) {
+		if !pool.AppendCertsFromPEM([]byte(caCert)) {
 			return nil, fmt.Errorf("%s config: %s holds no PEM certificate; set it to the PEM-encoded CA bundle of the endpoint", kind, keyCACert)
 		}
 		s.caCert = pool
@@ -135,18 +148,15 @@ func parseSettings(cfg map[string]string) (*settings, error) {
 	return s, nil
 }
 
-func (s *settings) parseEndpoints(cfg map[string]string) error {
-	region := strings.TrimSpace(cfg[keyRegion])
+// parseEndpoints sets the endpoints and the signing region from the trimmed
+// values of region, endpoint and publicEndpoint and the checked network.
+func (s *settings) parseEndpoints(region, network, endpoint, publicEndpoint string) error {
 	if region != "" && !config.RegionID.MatchString(region) {
 		return fmt.Errorf("%s config: %s %q is not an Alibaba Cloud region ID; use one such as cn-hangzhou", kind, keyRegion, region)
 	}
-	network, err := config.OneOf(kind, cfg, keyNetwork, "public", "internal", "public", "accelerate")
-	if err != nil {
-		return err
-	}
 
-	if raw := strings.TrimSpace(cfg[keyEndpoint]); raw != "" {
-		u, err := parseEndpoint(keyEndpoint, raw)
+	if endpoint != "" {
+		u, err := parseEndpoint(keyEndpoint, endpoint)
 		if err != nil {
 			return err
 		}
@@ -176,8 +186,8 @@ func (s *settings) parseEndpoints(cfg map[string]string) error {
 	}
 	s.region = region
 
-	if raw := strings.TrimSpace(cfg[keyPublicEndpoint]); raw != "" {
-		u, err := parseEndpoint(keyPublicEndpoint, raw)
+	if publicEndpoint != "" {
+		u, err := parseEndpoint(keyPublicEndpoint, publicEndpoint)
 		if err != nil {
 			return err
 		}
@@ -204,23 +214,8 @@ func parseEndpoint(key, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func (s *settings) parseEncryption(cfg map[string]string) error {
-	sse, err := config.OneOf(kind, cfg, keyServerSideEncryption, "", "AES256", "KMS", "SM4")
-	if err != nil {
-		return err
-	}
-	s.sse = sse
-	s.kmsKeyID = strings.TrimSpace(cfg[keyKMSKeyID])
-	// OSS honours x-oss-server-side-encryption-key-id only with KMS.
-	if s.kmsKeyID != "" && sse != "KMS" {
-		return fmt.Errorf("%s config: %s is only used with %s: KMS (got %q); set %s: KMS or remove %s",
-			kind, keyKMSKeyID, keyServerSideEncryption, sse, keyServerSideEncryption, keyKMSKeyID)
-	}
-	return nil
-}
-
-func parseStorageClass(cfg map[string]string) (string, error) {
-	switch v := cfg[keyStorageClass]; v {
+func parseStorageClass(v string) (string, error) {
+	switch v {
 	case "", "Standard", "IA":
 		return v, nil
 	case "Archive", "ColdArchive", "DeepColdArchive":
@@ -231,10 +226,10 @@ func parseStorageClass(cfg map[string]string) (string, error) {
 	}
 }
 
-// parseSize reads a byte count given as a plain integer or with a binary
-// suffix (Ki, Mi, Gi), e.g. "16Mi".
-func parseSize(cfg map[string]string, key string, def, min, max int64) (int64, error) {
-	v := strings.TrimSpace(cfg[key])
+// parseSize reads raw, the value of key, as a byte count given as a plain
+// integer or with a binary suffix (Ki, Mi, Gi), e.g. "16Mi"; def when unset.
+func parseSize(key, raw string, def, min, max int64) (int64, error) {
+	v := strings.TrimSpace(raw)
 	if v == "" {
 		return def, nil
 	}
@@ -249,7 +244,7 @@ func parseSize(cfg map[string]string, key string, def, min, max int64) (int64, e
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n <= 0 || n > max/mult || n*mult < min || n*mult > max {
 		return 0, fmt.Errorf("%s config: %s %q must be a size from %s to %s, in bytes or with a Ki, Mi or Gi suffix (e.g. 16Mi)",
-			kind, key, cfg[key], humanSize(min), humanSize(max))
+			kind, key, raw, humanSize(min), humanSize(max))
 	}
 	return n * mult, nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-func TestParseSettingsRejectsBadConfig(t *testing.T) {
+func TestParseConfigRejectsBadConfig(t *testing.T) {
 	base := func(kv ...string) map[string]string {
 		cfg := map[string]string{"region": "cn-hangzhou", "bucket": "velero"}
 		for i := 0; i < len(kv); i += 2 {
@@ -53,9 +53,9 @@ func TestParseSettingsRejectsBadConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseSettings(tc.cfg)
+			_, err := parseConfig(tc.cfg)
 			if err == nil {
-				t.Fatalf("parseSettings(%v) succeeded; want an error", tc.cfg)
+				t.Fatalf("parseConfig(%v) succeeded; want an error", tc.cfg)
 			}
 			if !strings.HasPrefix(err.Error(), "BackupStorageLocation config: ") {
 				t.Errorf("error %q does not say which config it is about", err)
@@ -69,7 +69,7 @@ func TestParseSettingsRejectsBadConfig(t *testing.T) {
 	}
 }
 
-func TestParseSettingsEndpoints(t *testing.T) {
+func TestParseConfigEndpoints(t *testing.T) {
 	tests := []struct {
 		name       string
 		cfg        map[string]string
@@ -91,7 +91,7 @@ func TestParseSettingsEndpoints(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := parseSettings(tc.cfg)
+			s, err := parseConfig(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,8 +103,8 @@ func TestParseSettingsEndpoints(t *testing.T) {
 	}
 }
 
-func TestParseSettingsValues(t *testing.T) {
-	s, err := parseSettings(map[string]string{
+func TestParseConfigValues(t *testing.T) {
+	s, err := parseConfig(map[string]string{
 		"region": "cn-hangzhou", "bucket": "b", "prefix": "p", "credentialsFile": "/tmp/x",
 		"partSize": "32Mi", "uploadConcurrency": "8", "s3Url": "https://oss-cn-hangzhou-internal.aliyuncs.com", "serverSideEncryption": "KMS", "kmsKeyId": "k1", "storageClass": "IA",
 	})
@@ -114,11 +114,11 @@ func TestParseSettingsValues(t *testing.T) {
 	if s.partSize != 32<<20 || s.concurrency != 8 || s.sse != "KMS" || s.kmsKeyID != "k1" || s.storageClass != "IA" || s.credentialsFile != "/tmp/x" {
 		t.Errorf("unexpected settings %+v", s)
 	}
-	p, err := parseSettings(map[string]string{"region": "cn-hangzhou", "publicEndpoint": "http://localhost:9000"})
+	p, err := parseConfig(map[string]string{"region": "cn-hangzhou", "publicEndpoint": "http://localhost:9000"})
 	if err != nil || !p.publicPathStyle || p.pathStyle {
 		t.Errorf("publicEndpoint localhost: publicPathStyle=%v pathStyle=%v err=%v; want true false nil", p.publicPathStyle, p.pathStyle, err)
 	}
-	d, err := parseSettings(map[string]string{"region": "cn-hangzhou"})
+	d, err := parseConfig(map[string]string{"region": "cn-hangzhou"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestParseSettingsValues(t *testing.T) {
 		t.Errorf("defaults: got partSize=%d concurrency=%d v4=%v", d.partSize, d.concurrency, d.v4)
 	}
 	for in, want := range map[string]int64{"102400": 102400, "100Ki": 100 << 10, "5Gi": 5 << 30, " 64Mi ": 64 << 20} {
-		got, err := parseSize(map[string]string{"partSize": in}, "partSize", 0, minPartSize, maxPartSize)
+		got, err := parseSize("partSize", in, 0, minPartSize, maxPartSize)
 		if err != nil || got != want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
@@ -142,5 +142,29 @@ func TestInitRejectsUnknownKey(t *testing.T) {
 	}
 	if _, err := o.ListObjects("velero", ""); err == nil || !strings.Contains(err.Error(), "not initialized") {
 		t.Errorf("ListObjects after failed Init: %v; want a not-initialized error", err)
+	}
+}
+
+// ConfigKeys lists exactly the keys parseConfig accepts: each one passes
+// (an empty value is unset), and the unknown-key error lists the same.
+func TestConfigKeys(t *testing.T) {
+	keys := ConfigKeys()
+	for _, want := range []string{keyBucket, keyPrefix, keyCACert, keyS3URL, keyRegion} {
+		if !strings.Contains(" "+strings.Join(keys, " ")+" ", " "+want+" ") {
+			t.Errorf("ConfigKeys() = %q lacks %q", keys, want)
+		}
+	}
+	for _, key := range keys {
+		cfg := map[string]string{"region": "cn-hangzhou"}
+		if _, set := cfg[key]; !set {
+			cfg[key] = ""
+		}
+		if _, err := parseConfig(cfg); err != nil {
+			t.Errorf("parseConfig with %s set: %v", key, err)
+		}
+	}
+	_, err := parseConfig(map[string]string{"region": "cn-hangzhou", "no-such-key": "x"})
+	if err == nil || !strings.HasSuffix(err.Error(), "valid keys are: "+strings.Join(keys, ", ")) {
+		t.Errorf("unknown-key error %v does not list ConfigKeys() %q", err, keys)
 	}
 }

@@ -127,7 +127,7 @@ func (d *download) readBody(p []byte) (int, error) {
 			return n, io.EOF
 		case err == nil:
 			return n, nil
-		case !isTransient(err) || d.resumes >= d.o.policy.attempts:
+		case !isTransient(err) || d.resumes >= d.o.policy.Attempts:
 			return n, d.o.wrapError("get", d.bucket, d.key, err)
 		}
 		d.resumes++

@@ -1,8 +1,6 @@
 package objectstore
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
 // ramActions are the RAM policy actions the plugin needs on the bucket.
@@ -87,20 +87,10 @@ func (o *ObjectStore) wrapError(op, bucket, key string, err error) error {
 	return e
 }
 
-// isCertificateError reports an x509 failure to verify the server's
-// certificate: retrying cannot fix it.
-func isCertificateError(err error) bool {
-	var uae x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var certErr *x509.CertificateInvalidError
-	return errors.As(err, &uae) || errors.As(err, &hostErr) || errors.As(err, &certErr)
-}
-
 // networkHint explains failures before OSS answered: TLS trust and DNS.
 func (o *ObjectStore) networkHint(err error) string {
-	var tlsErr *tls.CertificateVerificationError
-	if isCertificateError(err) || errors.As(err, &tlsErr) {
-		return fmt.Sprintf("the TLS certificate of %s is not trusted: set %s to the PEM bundle of the CA that signed it", o.s.endpoint, keyCACert)
+	if retry.IsCertificateError(err) {
+		return fmt.Sprintf("the TLS certificate of %s is not trusted: set %s to the PEM bundle of the CA that signed it", o.cfg.endpoint, keyCACert)
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
@@ -112,10 +102,10 @@ func (o *ObjectStore) networkHint(err error) string {
 func (o *ObjectStore) hintFor(se oss.ServiceError, bucket string) string {
 	switch se.Code {
 	case "NoSuchBucket":
-		return fmt.Sprintf("bucket %q does not exist at endpoint %s: create it, or fix the BackupStorageLocation's bucket and %s/%s", bucket, o.s.endpoint, keyRegion, keyEndpoint)
+		return fmt.Sprintf("bucket %q does not exist at endpoint %s: create it, or fix the BackupStorageLocation's bucket and %s/%s", bucket, o.cfg.endpoint, keyRegion, keyEndpoint)
 	case "AccessDenied":
 		return fmt.Sprintf("the credentials lack permission: grant the RAM user or role %s on acs:oss:*:*:%s and acs:oss:*:*:%s/*; if the bucket is in another region than %s, set %s (or %s: public)",
-			ramActions, bucket, bucket, o.s.endpoint, keyRegion, keyNetwork)
+			ramActions, bucket, bucket, o.cfg.endpoint, keyRegion, keyNetwork)
 	case "InvalidAccessKeyId":
 		return "the access key ID is unknown or disabled: check the credentials file (ALIBABA_CLOUD_ACCESS_KEY_ID) or the RAM role"
 	case "SignatureDoesNotMatch":
@@ -125,7 +115,7 @@ func (o *ObjectStore) hintFor(se oss.ServiceError, bucket string) string {
 	case "RequestTimeTooSkewed":
 		return "the clock of this node differs from OSS by more than 15 minutes: synchronise the node's time (NTP)"
 	case "SecondLevelDomainForbidden", "AccessForbidden":
-		return fmt.Sprintf("the endpoint %s does not serve this bucket: set %s to the bucket's region, or use %s: public when the bucket is in another region than this cluster", o.s.endpoint, keyRegion, keyNetwork)
+		return fmt.Sprintf("the endpoint %s does not serve this bucket: set %s to the bucket's region, or use %s: public when the bucket is in another region than this cluster", o.cfg.endpoint, keyRegion, keyNetwork)
 	case "InvalidObjectState":
 		return "the object is archived: restore it in the OSS console first, and keep Velero's storage class Standard or IA"
 	case "KmsServiceNotEnabled", "KmsKeyNotFound", "NoSuchKmsKey", "InvalidEncryptionAlgorithmError":

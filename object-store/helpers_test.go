@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
@@ -88,7 +89,7 @@ func (e *env) tryStore(kv ...string) (*ObjectStore, error) {
 		cfg[kv[i]] = kv[i+1]
 	}
 	o := NewObjectStore(e.logs.Logger())
-	o.policy = retryPolicy{attempts: 10, base: time.Millisecond, max: 20 * time.Millisecond}
+	o.policy = retry.Policy{Attempts: 10, Base: time.Millisecond, Max: 20 * time.Millisecond}
 	if err := o.Init(cfg); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 )
@@ -85,18 +84,6 @@ func TestIsTransient(t *testing.T) {
 	}
 }
 
-func TestBackoffIsBoundedWithJitter(t *testing.T) {
-	p := retryPolicy{attempts: 10, base: 100 * time.Millisecond, max: time.Second}
-	for n := 1; n <= 12; n++ {
-		d := min(p.base<<(n-1), p.max)
-		for i := 0; i < 50; i++ {
-			if got := p.backoff(n); got < d/2 || got > d {
-				t.Fatalf("backoff(%d) = %s; want within [%s, %s]", n, got, d/2, d)
-			}
-		}
-	}
-}
-
 // oneByteReader hides the length of its data and returns it a byte at a time.
 type oneByteReader struct{ r io.Reader }
 
@@ -131,7 +118,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // Errors OSS returns for things only the user can fix carry advice.
 func TestHints(t *testing.T) {
-	o := &ObjectStore{s: &settings{endpoint: "https://oss-cn-beijing-internal.aliyuncs.com"}}
+	o := &ObjectStore{cfg: &settings{endpoint: "https://oss-cn-beijing-internal.aliyuncs.com"}}
 	tests := []struct {
 		se   oss.ServiceError
 		want []string

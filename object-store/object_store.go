@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/credentials"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
 // bucketAPI is the part of *oss.Bucket the plugin uses.
@@ -37,22 +38,22 @@ const maxV4URLTTL = 7 * 24 * time.Hour
 // ObjectStore implements velero.ObjectStore on OSS.
 type ObjectStore struct {
 	log    logrus.FieldLogger
-	s      *settings
+	cfg    *settings
 	client *oss.Client
 	signer *oss.Client // publicEndpoint client for signed URLs; == client when unset
 	http   *http.Client
-	policy retryPolicy
+	policy retry.Policy
 }
 
 // NewObjectStore returns an ObjectStore; Init configures it.
 func NewObjectStore(log logrus.FieldLogger) *ObjectStore {
-	return &ObjectStore{log: log, policy: defaultRetry}
+	return &ObjectStore{log: log, policy: retry.Default}
 }
 
 // Init validates the BackupStorageLocation config and builds the OSS client.
 // It does not contact OSS: Velero validates the location on its own schedule.
 func (o *ObjectStore) Init(cfg map[string]string) error {
-	s, err := parseSettings(cfg)
+	s, err := parseConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func (o *ObjectStore) Init(cfg map[string]string) error {
 			return err
 		}
 	}
-	o.s, o.http, o.client, o.signer = s, httpClient, client, signer
+	o.cfg, o.http, o.client, o.signer = s, httpClient, client, signer
 	o.log.WithFields(logrus.Fields{
 		"endpoint": s.endpoint, "region": s.region, "signatureVersion": map[bool]string{true: "v4", false: "v1"}[s.v4],
 		"partSize": s.partSize, "uploadConcurrency": s.concurrency,
@@ -119,14 +120,14 @@ func (o *ObjectStore) bucket(name string) (bucketAPI, error) {
 // objectOptions are the headers every new object gets.
 func (o *ObjectStore) objectOptions() []oss.Option {
 	var opts []oss.Option
-	if o.s.sse != "" {
-		opts = append(opts, oss.ServerSideEncryption(o.s.sse))
+	if o.cfg.sse != "" {
+		opts = append(opts, oss.ServerSideEncryption(o.cfg.sse))
 	}
-	if o.s.kmsKeyID != "" {
-		opts = append(opts, oss.ServerSideEncryptionKeyID(o.s.kmsKeyID))
+	if o.cfg.kmsKeyID != "" {
+		opts = append(opts, oss.ServerSideEncryptionKeyID(o.cfg.kmsKeyID))
 	}
-	if o.s.storageClass != "" {
-		opts = append(opts, oss.ObjectStorageClass(oss.StorageClassType(o.s.storageClass)))
+	if o.cfg.storageClass != "" {
+		opts = append(opts, oss.ObjectStorageClass(oss.StorageClassType(o.cfg.storageClass)))
 	}
 	return opts
 }
@@ -250,7 +251,7 @@ func (o *ObjectStore) CreateSignedURL(bucket, key string, ttl time.Duration) (st
 	if o.signer == nil {
 		return "", errors.New("object store is not initialized: Init must succeed first")
 	}
-	if ttl <= 0 || (o.s.v4 && ttl > maxV4URLTTL) {
+	if ttl <= 0 || (o.cfg.v4 && ttl > maxV4URLTTL) {
 		return "", fmt.Errorf("sign object %q in bucket %q: ttl %s must be positive and, with V4 signatures, at most 7 days", key, bucket, ttl)
 	}
 	b, err := o.signer.Bucket(bucket)

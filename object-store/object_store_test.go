@@ -238,7 +238,7 @@ func TestPutObjectAbortsOnReadError(t *testing.T) {
 func TestPutObjectAbortsOnServerFault(t *testing.T) {
 	e := newEnv(t)
 	o := e.store("partSize", "100Ki", "uploadConcurrency", "2")
-	o.policy.attempts = 3
+	o.policy.Attempts = 3
 	h := installHook(o)
 	var once sync.Once
 	h.onReq = func(r *http.Request) *http.Request {

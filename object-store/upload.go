@@ -22,7 +22,7 @@ func (o *ObjectStore) PutObject(bucket, key string, body io.Reader) error {
 	if err != nil {
 		return err
 	}
-	first, err := readPart(body, make([]byte, 0, min(o.s.partSize, 64<<10)), o.s.partSize)
+	first, err := readPart(body, make([]byte, 0, min(o.cfg.partSize, 64<<10)), o.cfg.partSize)
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("put object %q in bucket %q: reading the data to upload: %w", key, bucket, err)
 	}
@@ -31,7 +31,7 @@ func (o *ObjectStore) PutObject(bucket, key string, body io.Reader) error {
 	}
 	// The first part is full; peek at the next one so that a body of exactly
 	// partSize bytes still goes in one PUT.
-	second, err := readPart(body, make([]byte, 0, o.s.partSize), o.s.partSize)
+	second, err := readPart(body, make([]byte, 0, o.cfg.partSize), o.cfg.partSize)
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("put object %q in bucket %q: reading the data to upload: %w", key, bucket, err)
 	}
@@ -171,11 +171,11 @@ func (u *upload) run(body io.Reader, first, second []byte, ended bool) error {
 	// promises). When every worker holds a part, the reader waits for one:
 	// reading ahead further would only cost memory, since Velero's stream is
 	// slower than the uploads (make bench).
-	bufs := newBufferPool(o.s.partSize, max(o.s.concurrency, 2))
+	bufs := newBufferPool(o.cfg.partSize, max(o.cfg.concurrency, 2))
 	bufs.adopt(2)
 	jobs := make(chan partJob)
 	var wg sync.WaitGroup
-	for i := 0; i < o.s.concurrency; i++ {
+	for i := 0; i < o.cfg.concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -221,11 +221,11 @@ func (u *upload) feed(body io.Reader, jobs chan<- partJob, bufs *bufferPool, fir
 		if !ok {
 			return nil
 		}
-		data, err := readPart(body, buf, u.o.s.partSize)
+		data, err := readPart(body, buf, u.o.cfg.partSize)
 		if len(data) > 0 {
 			if num > maxParts {
 				return fmt.Errorf("put object %q in bucket %q: the object is larger than %d parts of %s (partSize); raise %s (up to 5Gi) for objects of this size",
-					u.key, u.bucket, maxParts, humanSize(u.o.s.partSize), keyPartSize)
+					u.key, u.bucket, maxParts, humanSize(u.o.cfg.partSize), keyPartSize)
 			}
 			if !send(partJob{num, data}) {
 				return nil

@@ -14,13 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // defaultDiskMinimumSize is the smallest disk the restore provisions: ESSD
 // PL1 and most categories start at 20 GiB, and the ACK Backup Center raises
 // smaller disk volumes to it.
-var defaultDiskMinimumSize = resource.MustParse("20Gi")
+var defaultDiskMinimumSize = *resource.NewQuantity(diskpv.MinSizeGiB<<30, resource.BinarySI)
 
 // base implements the parts of the v2 interface the actions share: none of
 // them starts asynchronous operations.
@@ -104,23 +104,6 @@ func kindOf(input *velero.RestoreItemActionExecuteInput) string {
 	}
 	return input.Item.GetObjectKind().GroupVersionKind().Kind
 }
-
-// isDiskProvisioner reports whether a provisioner or driver name is an
-// Alibaba Cloud disk (CSI, or the legacy FlexVolume provisioner).
-func isDiskProvisioner(p string) bool { return p == kube.DiskCSIDriver || p == kube.DiskFlexDriver }
-
-// pvDriver returns the CSI driver or FlexVolume driver of a PV.
-func pvDriver(pv *corev1.PersistentVolume) string {
-	switch {
-	case pv.Spec.CSI != nil:
-		return pv.Spec.CSI.Driver
-	case pv.Spec.FlexVolume != nil:
-		return pv.Spec.FlexVolume.Driver
-	}
-	return ""
-}
-
-func isDiskPV(pv *corev1.PersistentVolume) bool { return isDiskProvisioner(pvDriver(pv)) }
 
 // pvcProvisionerAnnotation returns the provisioner recorded on a PVC by the
 // PV controller, "" when the PVC was never provisioned dynamically.

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
@@ -272,7 +273,7 @@ func (s *restoreState) nodeZones(ctx context.Context) (map[string]bool, error) {
 	}
 	zones := map[string]bool{}
 	for _, n := range list.Items {
-		if z := kube.Zone(n.Labels); z != "" {
+		if z := diskpv.LabelZone(n.Labels); z != "" {
 			zones[z] = true
 		}
 	}

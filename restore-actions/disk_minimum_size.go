@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // DiskMinimumSizeAction raises Alibaba Cloud disk claims and volumes below
@@ -36,7 +38,7 @@ func (a *DiskMinimumSizeAction) executePV(ctx context.Context, input *velero.Res
 	if err := toTyped(input, pv); err != nil {
 		return nil, err
 	}
-	if !isDiskPV(pv) {
+	if !diskpv.IsDisk(pv) {
 		return unchanged(input), nil
 	}
 	min, err := a.env.forRestore(input.Restore).diskMinimumSize(ctx)
@@ -122,11 +124,11 @@ func (a *DiskMinimumSizeAction) executeStatefulSet(ctx context.Context, input *v
 // call), else by the provisioner of its StorageClass in the target cluster.
 func claimIsDisk(ctx context.Context, s *restoreState, annotations map[string]string, className *string) (bool, error) {
 	if p := pvcProvisionerAnnotation(annotations); p != "" {
-		return isDiskProvisioner(p), nil
+		return diskpv.IsDiskDriver(p), nil
 	}
 	sc, err := claimClass(ctx, s, className)
 	if err != nil || sc == nil {
 		return false, err
 	}
-	return isDiskProvisioner(sc.Provisioner), nil
+	return diskpv.IsDiskDriver(sc.Provisioner), nil
 }

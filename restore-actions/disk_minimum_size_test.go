@@ -8,13 +8,13 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func TestDiskMinimumSize(t *testing.T) {
 	classes := []runtime.Object{
-		storageClass("alicloud-disk-essd", kube.DiskCSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, true),
-		storageClass("alicloud-disk-flex", kube.DiskFlexDriver, "", false),
+		storageClass("alicloud-disk-essd", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, true),
+		storageClass("alicloud-disk-flex", diskpv.FlexDriver, "", false),
 		storageClass("alibabacloud-cnfs-nas", NASCSIDriver, "", false),
 		storageClass("gp3", "ebs.csi.aws.com", "", false),
 	}
@@ -31,17 +31,17 @@ func TestDiskMinimumSize(t *testing.T) {
 		wantErr  []string // error substrings
 		maxCalls int      // API calls allowed
 	}{
-		{name: "CSI disk PV below minimum raised", item: csiPV("pv1", kube.DiskCSIDriver, "10Gi", ""), wantSize: "20Gi", maxCalls: 1},
+		{name: "CSI disk PV below minimum raised", item: csiPV("pv1", diskpv.CSIDriver, "10Gi", ""), wantSize: "20Gi", maxCalls: 1},
 		{name: "FlexVolume disk PV below minimum raised", item: flexPV("pv1", "5Gi"), wantSize: "20Gi", maxCalls: 1},
-		{name: "disk PV at minimum untouched", item: csiPV("pv1", kube.DiskCSIDriver, "20Gi", ""), maxCalls: 1},
+		{name: "disk PV at minimum untouched", item: csiPV("pv1", diskpv.CSIDriver, "20Gi", ""), maxCalls: 1},
 		{name: "EBS PV untouched, no API call", item: csiPV("pv1", "ebs.csi.aws.com", "1Gi", ""), maxCalls: 0},
 		{name: "NAS PV untouched, no API call", item: csiPV("pv1", NASCSIDriver, "1Gi", ""), maxCalls: 0},
 		{name: "OSS PV untouched, no API call", item: csiPV("pv1", "ossplugin.csi.alibabacloud.com", "1Gi", ""), maxCalls: 0},
 		{name: "PVC with disk provisioner annotation raised without reading classes",
-			item:     pvc("c", ptr("gone"), "1Gi", map[string]string{annStorageProvisioner: kube.DiskCSIDriver}),
+			item:     pvc("c", ptr("gone"), "1Gi", map[string]string{annStorageProvisioner: diskpv.CSIDriver}),
 			wantSize: "20Gi", maxCalls: 1},
 		{name: "PVC with beta FlexVolume provisioner annotation raised",
-			item:     pvc("c", ptr("x"), "1Gi", map[string]string{annBetaStorageProvisioner: kube.DiskFlexDriver}),
+			item:     pvc("c", ptr("x"), "1Gi", map[string]string{annBetaStorageProvisioner: diskpv.FlexDriver}),
 			wantSize: "20Gi", maxCalls: 1},
 		{name: "PVC with EBS provisioner annotation untouched, no API call",
 			item:     pvc("c", ptr("alicloud-disk-essd"), "1Gi", map[string]string{annStorageProvisioner: "ebs.csi.aws.com"}),
@@ -57,17 +57,17 @@ func TestDiskMinimumSize(t *testing.T) {
 		{name: "PVC without request untouched, no API call", item: pvc("c", ptr("alicloud-disk-essd"), "", nil), maxCalls: 0},
 		{name: "PVC above minimum untouched", item: pvc("c", ptr("alicloud-disk-essd"), "50Gi", nil), maxCalls: 2},
 		{name: "configured minimum 40Gi", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "40Gi"})},
-			item: csiPV("pv1", kube.DiskCSIDriver, "30Gi", ""), wantSize: "40Gi", maxCalls: 1},
+			item: csiPV("pv1", diskpv.CSIDriver, "30Gi", ""), wantSize: "40Gi", maxCalls: 1},
 		{name: "per-restore minimum overrides cluster-wide", config: "mig",
 			extra: []runtime.Object{
 				pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "40Gi"}),
 				restoreCM("mig", map[string]string{KeyDiskMinimumSize: "25Gi"}),
 			},
-			item: csiPV("pv1", kube.DiskCSIDriver, "10Gi", ""), wantSize: "25Gi", maxCalls: 2},
+			item: csiPV("pv1", diskpv.CSIDriver, "10Gi", ""), wantSize: "25Gi", maxCalls: 2},
 		{name: "minimum 0 turns it off", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "0"})},
-			item: csiPV("pv1", kube.DiskCSIDriver, "1Gi", ""), maxCalls: 1},
+			item: csiPV("pv1", diskpv.CSIDriver, "1Gi", ""), maxCalls: 1},
 		{name: "malformed minimum fails the item", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "twenty"})},
-			item:    csiPV("pv1", kube.DiskCSIDriver, "1Gi", ""),
+			item:    csiPV("pv1", diskpv.CSIDriver, "1Gi", ""),
 			wantErr: []string{"ConfigMap velero/min", KeyDiskMinimumSize, `"twenty"`, "20Gi"}},
 		{name: "negative minimum fails the item", config: "mig", extra: []runtime.Object{restoreCM("mig", map[string]string{KeyDiskMinimumSize: "-1Gi"})},
 			item:    pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil),
@@ -149,7 +149,7 @@ func mustFrom(t *testing.T, m map[string]any, into any) {
 // StorageClasses are cached per restore, and a new restore reads them again.
 func TestDiskMinimumSizeCachesPerRestore(t *testing.T) {
 	env, client := newTestEnv(
-		storageClass("alicloud-disk-essd", kube.DiskCSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
+		storageClass("alicloud-disk-essd", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
 		restoreCM("mig", map[string]string{KeyDiskMinimumSize: "30Gi"}),
 	)
 	a := &DiskMinimumSizeAction{base{log: testLog(), env: env}}
@@ -202,7 +202,7 @@ func joined(s []string) string {
 // Concurrent items of one restore share one cache and read the cluster once.
 func TestDiskMinimumSizeConcurrent(t *testing.T) {
 	env, client := newTestEnv(
-		storageClass("alicloud-disk-essd", kube.DiskCSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
+		storageClass("alicloud-disk-essd", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
 		restoreCM("mig", map[string]string{KeyDiskMinimumSize: "30Gi"}),
 	)
 	a := &DiskMinimumSizeAction{base{log: testLog(), env: env}}

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // FlexVolumeToCSIAction restores an alicloud/disk FlexVolume PV as a CSI disk
@@ -53,15 +53,15 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 		return nil, err
 	}
 	flex := pv.Spec.FlexVolume
-	if flex == nil || flex.Driver != kube.DiskFlexDriver {
+	if flex == nil || flex.Driver != diskpv.FlexDriver {
 		return unchanged(input), nil
 	}
 	if on, err := a.enabled(input); err != nil || !on {
 		return unchanged(input), err
 	}
-	diskID := kube.DiskID(pv)
+	diskID := diskpv.ID(pv)
 	if diskID == "" {
-		return nil, fmt.Errorf("PV %s: FlexVolume %s has neither options.VolumeId nor options.volumeId, so the disk to convert to CSI is unknown", pv.Name, kube.DiskFlexDriver)
+		return nil, fmt.Errorf("PV %s: FlexVolume %s has neither options.VolumeId nor options.volumeId, so the disk to convert to CSI is unknown", pv.Name, diskpv.FlexDriver)
 	}
 	fsType := flex.FSType
 	if fsType == "" {
@@ -69,14 +69,14 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 	}
 	pv.Spec.FlexVolume = nil
 	pv.Spec.CSI = &corev1.CSIPersistentVolumeSource{
-		Driver:       kube.DiskCSIDriver,
+		Driver:       diskpv.CSIDriver,
 		VolumeHandle: diskID,
 		FSType:       fsType,
 		ReadOnly:     flex.ReadOnly,
 	}
 	log := a.itemLog(a.Name(), input.Item.(*unstructured.Unstructured))
-	if zone := pvZone(pv); zone != "" {
-		pv.Spec.NodeAffinity = zoneAffinity(zone)
+	if zone := diskpv.Zone(pv); zone != "" {
+		pv.Spec.NodeAffinity = diskpv.ZoneAffinity(zone)
 		log.Infof("converting FlexVolume disk %s to CSI in zone %s", diskID, zone)
 	} else {
 		log.Warnf("converting FlexVolume disk %s to CSI without zone node affinity: the PV has no zone label or zone node affinity", diskID)
@@ -86,50 +86,16 @@ func (a *FlexVolumeToCSIAction) executePV(input *velero.RestoreItemActionExecute
 
 func (a *FlexVolumeToCSIAction) executePVC(input *velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error) {
 	ann := input.Item.(*unstructured.Unstructured).GetAnnotations()
-	if ann[annStorageProvisioner] != kube.DiskFlexDriver && ann[annBetaStorageProvisioner] != kube.DiskFlexDriver {
+	if ann[annStorageProvisioner] != diskpv.FlexDriver && ann[annBetaStorageProvisioner] != diskpv.FlexDriver {
 		return unchanged(input), nil
 	}
 	if on, err := a.enabled(input); err != nil || !on {
 		return unchanged(input), err
 	}
 	out := input.Item.(*unstructured.Unstructured).DeepCopy()
-	ann[annStorageProvisioner] = kube.DiskCSIDriver
-	ann[annBetaStorageProvisioner] = kube.DiskCSIDriver
+	ann[annStorageProvisioner] = diskpv.CSIDriver
+	ann[annBetaStorageProvisioner] = diskpv.CSIDriver
 	out.SetAnnotations(ann)
 	a.itemLog(a.Name(), out).Info("changing the FlexVolume disk provisioner annotations to CSI")
 	return velero.NewRestoreItemActionExecuteOutput(out), nil
-}
-
-// pvZone returns the disk's zone: the zone labels first, then any zone
-// requirement of the node affinity.
-func pvZone(pv *corev1.PersistentVolume) string {
-	if z := kube.Zone(pv.Labels); z != "" {
-		return z
-	}
-	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-		return ""
-	}
-	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
-		for _, e := range term.MatchExpressions {
-			switch e.Key {
-			case kube.DiskZoneKey, corev1.LabelTopologyZone, corev1.LabelFailureDomainBetaZone:
-				if e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
-					return e.Values[0]
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// zoneAffinity pins a disk PV to its zone, with the CSI disk plugin's
-// topology key.
-func zoneAffinity(zone string) *corev1.VolumeNodeAffinity {
-	return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{
-		NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-			MatchExpressions: []corev1.NodeSelectorRequirement{{
-				Key: kube.DiskZoneKey, Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
-			}},
-		}},
-	}}
 }

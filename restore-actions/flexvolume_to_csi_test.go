@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func TestFlexVolumeToCSI(t *testing.T) {
@@ -17,7 +17,7 @@ func TestFlexVolumeToCSI(t *testing.T) {
 		return p
 	}
 	withAffinity := func(p *corev1.PersistentVolume, key, zone string) *corev1.PersistentVolume {
-		p.Spec.NodeAffinity = zoneAffinity(zone)
+		p.Spec.NodeAffinity = diskpv.ZoneAffinity(zone)
 		p.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Key = key
 		return p
 	}
@@ -45,19 +45,19 @@ func TestFlexVolumeToCSI(t *testing.T) {
 	}{
 		{name: "FlexVolume disk PV with zone label",
 			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelTopologyZone: "cn-beijing-a"}),
-			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-beijing-a", maxCalls: 1},
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-beijing-a", maxCalls: 1},
 		{name: "zone from the deprecated label",
 			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelFailureDomainBetaZone: "cn-hangzhou-h"}),
-			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-h", maxCalls: 1},
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-h", maxCalls: 1},
 		{name: "zone from node affinity",
 			item:    withAffinity(flexPV("pv", "20Gi"), corev1.LabelFailureDomainBetaZone, "cn-hangzhou-i"),
-			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-i", maxCalls: 1},
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-i", maxCalls: 1},
 		{name: "fsType from options, read-only kept, no zone",
 			item:    optFS,
-			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex1", FSType: "xfs", ReadOnly: true}, maxCalls: 1},
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "xfs", ReadOnly: true}, maxCalls: 1},
 		{name: "disk ID in options.VolumeId",
 			item:    upperID,
-			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-flex2", FSType: "ext4"}, maxCalls: 1},
+			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex2", FSType: "ext4"}, maxCalls: 1},
 		{name: "FlexVolume without volumeId", item: noID, wantErr: []string{"PV pv", "options.VolumeId", "options.volumeId"}},
 		{name: "opted out per restore", config: "mig",
 			objs: []runtime.Object{restoreCM("mig", map[string]string{KeyFlexVolumeToCSI: "false"})},
@@ -66,17 +66,17 @@ func TestFlexVolumeToCSI(t *testing.T) {
 			objs:    []runtime.Object{pluginCM("flex", NameFlexVolumeToCSI, map[string]string{KeyFlexVolumeToCSI: "si"})},
 			item:    flexPV("pv", "20Gi"),
 			wantErr: []string{"ConfigMap velero/flex", KeyFlexVolumeToCSI}},
-		{name: "CSI disk PV untouched, no API call", item: csiPV("pv", kube.DiskCSIDriver, "20Gi", ""), maxCalls: 0},
+		{name: "CSI disk PV untouched, no API call", item: csiPV("pv", diskpv.CSIDriver, "20Gi", ""), maxCalls: 0},
 		{name: "other FlexVolume PV untouched, no API call", item: func() runtime.Object {
 			p := flexPV("pv", "20Gi")
 			p.Spec.FlexVolume.Driver = "alicloud/nas"
 			return p
 		}(), maxCalls: 0},
 		{name: "FlexVolume PVC gets CSI provisioner annotations",
-			item:    pvc("c", ptr("alicloud-disk-efficiency"), "20Gi", map[string]string{annBetaStorageProvisioner: kube.DiskFlexDriver, "keep": "me"}),
-			wantAnn: map[string]string{annBetaStorageProvisioner: kube.DiskCSIDriver, annStorageProvisioner: kube.DiskCSIDriver, "keep": "me"}, maxCalls: 1},
+			item:    pvc("c", ptr("alicloud-disk-efficiency"), "20Gi", map[string]string{annBetaStorageProvisioner: diskpv.FlexDriver, "keep": "me"}),
+			wantAnn: map[string]string{annBetaStorageProvisioner: diskpv.CSIDriver, annStorageProvisioner: diskpv.CSIDriver, "keep": "me"}, maxCalls: 1},
 		{name: "CSI PVC untouched, no API call",
-			item: pvc("c", ptr("x"), "20Gi", map[string]string{annStorageProvisioner: kube.DiskCSIDriver}), maxCalls: 0},
+			item: pvc("c", ptr("x"), "20Gi", map[string]string{annStorageProvisioner: diskpv.CSIDriver}), maxCalls: 0},
 		{name: "PVC without annotations untouched, no API call", item: pvc("c", ptr("x"), "20Gi", nil), maxCalls: 0},
 	}
 	for _, tc := range tests {
@@ -100,8 +100,8 @@ func TestFlexVolumeToCSI(t *testing.T) {
 					if pv.Spec.NodeAffinity != nil {
 						t.Errorf("node affinity set without a zone: %+v", pv.Spec.NodeAffinity)
 					}
-				} else if !reflect.DeepEqual(pv.Spec.NodeAffinity, zoneAffinity(tc.wantZone)) {
-					t.Errorf("node affinity = %+v, want zone %s under %s", pv.Spec.NodeAffinity, tc.wantZone, kube.DiskZoneKey)
+				} else if !reflect.DeepEqual(pv.Spec.NodeAffinity, diskpv.ZoneAffinity(tc.wantZone)) {
+					t.Errorf("node affinity = %+v, want zone %s under %s", pv.Spec.NodeAffinity, tc.wantZone, diskpv.ZoneKey)
 				}
 			case tc.wantAnn != nil:
 				if got := out.GetAnnotations(); !maps.Equal(got, tc.wantAnn) {

@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 const veleroNS = "velero"
@@ -203,7 +203,7 @@ func csiPV(name, driver, size, class string) *corev1.PersistentVolume {
 func flexPV(name, size string) *corev1.PersistentVolume {
 	pv := csiPV(name, "", size, "")
 	pv.Spec.PersistentVolumeSource = corev1.PersistentVolumeSource{
-		FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: kube.DiskFlexDriver, FSType: "ext4",
+		FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: diskpv.FlexDriver, FSType: "ext4",
 			Options: map[string]string{"volumeId": "d-flex1"}},
 	}
 	return pv

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func TestInitializers(t *testing.T) {
@@ -63,7 +63,7 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 		item runtime.Object
 	}{
 		{&DiskMinimumSizeAction{b}, ebs},
-		{&StorageClassMappingAction{b}, csiPV("pv", kube.DiskCSIDriver, "1Gi", "")},
+		{&StorageClassMappingAction{b}, csiPV("pv", diskpv.CSIDriver, "1Gi", "")},
 		{&FlexVolumeToCSIAction{b}, ebs},
 		{&ImageRegistryMappingAction{b}, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}},
 		{&SLBListenersAction{b}, service(corev1.ServiceTypeClusterIP, nil, nil)},
@@ -78,6 +78,6 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 		assertSame(t, in, out)
 	}
 	// And an item that needs the cluster reports why it cannot read it.
-	_, err := run(t, &DiskMinimumSizeAction{b}, item(t, csiPV("pv", kube.DiskCSIDriver, "1Gi", "")), testRestore("r", ""))
+	_, err := run(t, &DiskMinimumSizeAction{b}, item(t, csiPV("pv", diskpv.CSIDriver, "1Gi", "")), testRestore("r", ""))
 	assertErrContains(t, err, "no cluster")
 }

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // StorageClassMappingAction rewrites the StorageClass of PVCs, PVs and
@@ -44,7 +44,7 @@ type target struct {
 	min   resource.Quantity // zero unless the target is a disk class
 }
 
-func (t target) disk() bool { return t.class.Provisioner == kube.DiskCSIDriver }
+func (t target) disk() bool { return t.class.Provisioner == diskpv.CSIDriver }
 
 // mapping returns the class that from maps to, "" when none. It reads the
 // configuration only for a claim that names a class.
@@ -73,9 +73,9 @@ func (a *StorageClassMappingAction) resolve(ctx context.Context, s *restoreState
 	if sc == nil {
 		return target{}, fmt.Errorf("%s: storageclass %s not exists; create it in the target cluster or change %s", what, to, KeyStorageClassMapping)
 	}
-	if sc.Provisioner != kube.DiskCSIDriver && sc.Provisioner != NASCSIDriver {
+	if sc.Provisioner != diskpv.CSIDriver && sc.Provisioner != NASCSIDriver {
 		return target{}, fmt.Errorf("%s: storageclass %s has provisioner %s: only support convert to storageclass with CSI diskplugin or nasplugin provisioner (%s, %s)",
-			what, to, sc.Provisioner, kube.DiskCSIDriver, NASCSIDriver)
+			what, to, sc.Provisioner, diskpv.CSIDriver, NASCSIDriver)
 	}
 	t := target{class: sc}
 	if !t.disk() {
@@ -154,9 +154,9 @@ func (a *StorageClassMappingAction) executePV(ctx context.Context, input *velero
 	// A PV restored as it is keeps its volume source: relabelling a NAS
 	// volume as a disk class (or the reverse) would describe a volume that
 	// does not exist.
-	if !sameVolumeFamily(pvDriver(pv), t.class.Provisioner) {
+	if !sameVolumeFamily(diskpv.Driver(pv), t.class.Provisioner) {
 		return nil, fmt.Errorf("%s: volume driver %q cannot become storageclass %s (provisioner %s): conversion between volume types moves data only with Velero's file-system backup or data mover",
-			what, pvDriver(pv), to, t.class.Provisioner)
+			what, diskpv.Driver(pv), to, t.class.Provisioner)
 	}
 	pv.Spec.StorageClassName = to
 	if t.disk() {
@@ -167,8 +167,8 @@ func (a *StorageClassMappingAction) executePV(ctx context.Context, input *velero
 }
 
 func sameVolumeFamily(driver, provisioner string) bool {
-	if isDiskProvisioner(provisioner) {
-		return isDiskProvisioner(driver)
+	if diskpv.IsDiskDriver(provisioner) {
+		return diskpv.IsDiskDriver(driver)
 	}
 	return driver == provisioner
 }

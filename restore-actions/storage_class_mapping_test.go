@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func TestStorageClassMapping(t *testing.T) {
@@ -21,8 +21,8 @@ to-missing: not-here
 to-ebs: gp3
 `
 	cluster := []runtime.Object{
-		storageClass("alicloud-disk-topology-alltype", kube.DiskCSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
-		storageClass("alicloud-disk-immediate", kube.DiskCSIDriver, storagev1.VolumeBindingImmediate, false),
+		storageClass("alicloud-disk-topology-alltype", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
+		storageClass("alicloud-disk-immediate", diskpv.CSIDriver, storagev1.VolumeBindingImmediate, false),
 		storageClass("alibabacloud-cnfs-nas", NASCSIDriver, storagev1.VolumeBindingImmediate, false),
 		storageClass("gp3", "ebs.csi.aws.com", "", false),
 		pluginCM("scm", NameStorageClassMapping, map[string]string{KeyStorageClassMapping: mapping}),
@@ -50,8 +50,8 @@ to-ebs: gp3
 			check: func(t *testing.T, out runtime.Object) {
 				p := out.(*corev1.PersistentVolumeClaim)
 				for _, k := range []string{annStorageProvisioner, annBetaStorageProvisioner} {
-					if p.Annotations[k] != kube.DiskCSIDriver {
-						t.Errorf("annotation %s = %q, want %s", k, p.Annotations[k], kube.DiskCSIDriver)
+					if p.Annotations[k] != diskpv.CSIDriver {
+						t.Errorf("annotation %s = %q, want %s", k, p.Annotations[k], diskpv.CSIDriver)
 					}
 				}
 			},
@@ -74,7 +74,7 @@ to-ebs: gp3
 			wantErr: []string{"accessMode of PVC app/c is ReadOnlyMany"}},
 		{name: "malformed mapping", extra: []runtime.Object{restoreCM("mig", map[string]string{KeyStorageClassMapping: "- a"})},
 			item: pvc("c", ptr("old-disk"), "30Gi", nil), wantErr: []string{"ConfigMap velero/mig", KeyStorageClassMapping, "YAML map"}},
-		{name: "disk PV mapped and raised", item: csiPV("pv", kube.DiskCSIDriver, "10Gi", "old-disk"),
+		{name: "disk PV mapped and raised", item: csiPV("pv", diskpv.CSIDriver, "10Gi", "old-disk"),
 			wantClass: "alicloud-disk-topology-alltype", wantSize: "20Gi", maxCalls: 2},
 		{name: "FlexVolume disk PV mapped to CSI disk class", item: func() runtime.Object {
 			p := flexPV("pv", "30Gi")
@@ -83,8 +83,8 @@ to-ebs: gp3
 		}(), wantClass: "alicloud-disk-topology-alltype", wantSize: "30Gi", maxCalls: 2},
 		{name: "NAS PV cannot become a disk class", item: csiPV("pv", NASCSIDriver, "10Gi", "old-disk"),
 			wantErr: []string{"PV pv", NASCSIDriver, "file-system backup or data mover"}},
-		{name: "PV without class untouched, no API call", item: csiPV("pv", kube.DiskCSIDriver, "1Gi", ""), maxCalls: 0},
-		{name: "PV of unmapped class untouched", item: csiPV("pv", kube.DiskCSIDriver, "1Gi", "other"), maxCalls: 1},
+		{name: "PV without class untouched, no API call", item: csiPV("pv", diskpv.CSIDriver, "1Gi", ""), maxCalls: 0},
+		{name: "PV of unmapped class untouched", item: csiPV("pv", diskpv.CSIDriver, "1Gi", "other"), maxCalls: 1},
 		{name: "StatefulSet templates mapped",
 			item: statefulSet(
 				template("data", ptr("old-disk"), "10Gi"),

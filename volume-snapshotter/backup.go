@@ -13,30 +13,6 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 )
 
-// Tags Velero passes to CreateSnapshot.
-const (
-	tagVeleroBackup = "velero.io/backup"
-	tagVeleroPV     = "velero.io/pv"
-)
-
-// Tags the plugin writes on snapshots and copies, so a restore — in another
-// region, from a copy, with the source region down — knows the source disk.
-const (
-	tagPrefix           = "velero.alibabacloud.com/"
-	tagSourceRegion     = tagPrefix + "source-region"
-	tagSourceZone       = tagPrefix + "source-zone"
-	tagSourceCategory   = tagPrefix + "source-category"
-	tagSourcePL         = tagPrefix + "source-performance-level"
-	tagSourceSize       = tagPrefix + "source-size-gib"
-	tagSourceSnapshotID = tagPrefix + "source-snapshot-id" // on copies: the snapshot they were copied from
-	tagRestoredFrom     = tagPrefix + "restored-from"      // on restored disks: the Velero snapshot ID
-	// tagUpstreamZone is the zone tag of snapshots made by the upstream
-	// Alibaba plugin (AliyunContainerService/velero-plugin,
-	// velero-plugin-alibabacloud/volume_snapshotter.go, originalVolumeAZTagKey;
-	// "orginal" is its spelling).
-	tagUpstreamZone = "alibabacloud.velero-plugin/orginal-volume-az"
-)
-
 // ECS allows 20 tags per resource, keys and values of at most 128 characters.
 const (
 	maxTags        = 20

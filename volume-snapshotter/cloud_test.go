@@ -9,6 +9,7 @@ import (
 	ecsclient "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
@@ -79,7 +80,7 @@ func (e *testEnv) snapshotterAt(network *ecs.Network, region string, extra map[s
 	if err := v.Init(cfg); err != nil {
 		e.t.Fatalf("Init(%v): %v", cfg, err)
 	}
-	v.retry = retryPolicy{attempts: 3, base: 2 * time.Millisecond, max: 10 * time.Millisecond}
+	v.retry = retry.Policy{Attempts: 3, Base: 2 * time.Millisecond, Max: 10 * time.Millisecond}
 	v.cluster = e.cluster()
 	return v
 }
@@ -257,7 +258,7 @@ func TestLostResponseIsRetriedWithItsToken(t *testing.T) {
 	e := newTestEnv(t, func(c *ecs.Config) { c.ProcessingDelay = 100 * time.Millisecond })
 	src := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)
 	hz := e.snapshotter(hangzhou, nil)
-	hz.retry = retryPolicy{attempts: 12, base: 20 * time.Millisecond, max: 40 * time.Millisecond}
+	hz.retry = retry.Policy{Attempts: 12, Base: 20 * time.Millisecond, Max: 40 * time.Millisecond}
 	// CreateSnapshot's DescribeDisks first, then CreateSnapshot itself.
 	e.faults.Enqueue(fault.Decision{Kind: fault.None}, fault.Decision{Kind: fault.LoseResponse})
 	id, err := hz.CreateSnapshot(src, zoneH, map[string]string{tagVeleroBackup: "b"})

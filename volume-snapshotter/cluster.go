@@ -3,7 +3,6 @@ package volumesnapshotter
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
 )
 
@@ -72,21 +72,5 @@ func (k *kubeCluster) nodeZones() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
-	count := map[string]int{}
-	for _, n := range nodes.Items {
-		if z := kube.Zone(n.Labels); z != "" {
-			count[z]++
-		}
-	}
-	zones := make([]string, 0, len(count))
-	for z := range count {
-		zones = append(zones, z)
-	}
-	sort.Slice(zones, func(i, j int) bool {
-		if count[zones[i]] != count[zones[j]] {
-			return count[zones[i]] > count[zones[j]]
-		}
-		return zones[i] < zones[j]
-	})
-	return zones, nil
+	return diskpv.NodeZones(nodes.Items), nil
 }

@@ -30,12 +30,6 @@ const (
 	keyWaitForSnapshot       = "waitForSnapshot"
 )
 
-var validKeys = []string{
-	keyRegion, keyZone, keyCredentialsFile, keyEndpoint, keyRegionEndpoints, keyNetwork, keyKMSKeyID,
-	keySnapshotRetentionDays, keyReplicaRegions, keySnapshotTimeout, keyCopyTimeout,
-	keyDiskTimeout, keyPollInterval, keyCopiesAhead, keyWaitForSnapshot,
-}
-
 const (
 	networkVPC    = "vpc"
 	networkPublic = "public"
@@ -75,15 +69,41 @@ type settings struct {
 }
 
 func parseConfig(cfg map[string]string) (*settings, error) {
-	if err := config.ValidateKeys(kind, cfg, validKeys...); err != nil {
+	return readConfig(config.NewReader(kind, cfg))
+}
+
+// ConfigKeys returns the VolumeSnapshotLocation config keys the plugin
+// accepts, sorted: those readConfig reads.
+func ConfigKeys() []string {
+	r := config.NewReader(kind, nil)
+	_, _ = readConfig(r) // fails (no region), but only after reading every key
+	return r.Keys()
+}
+
+// readConfig reads every key through r before it checks anything, so that r
+// knows them all when it reports unknown ones (and for ConfigKeys).
+func readConfig(r *config.Reader) (*settings, error) {
+	s := &settings{
+		region:          strings.TrimSpace(r.String(keyRegion)),
+		zone:            strings.TrimSpace(r.String(keyZone)),
+		credentialsFile: r.String(keyCredentialsFile),
+		kmsKeyID:        strings.TrimSpace(r.String(keyKMSKeyID)),
+		network:         r.OneOf(keyNetwork, networkVPC, networkVPC, networkPublic),
+		retentionDays:   r.Int(keySnapshotRetentionDays, -1, 0, maxRetentionDays),
+		snapshotTimeout: r.Duration(keySnapshotTimeout, defaultSnapshotTimeout),
+		copyTimeout:     r.Duration(keyCopyTimeout, defaultCopyTimeout),
+		diskTimeout:     r.Duration(keyDiskTimeout, defaultDiskTimeout),
+		pollInterval:    r.Duration(keyPollInterval, defaultPollInterval),
+		copiesAhead:     int(r.Int(keyCopiesAhead, defaultCopiesAhead, 0, maxCopiesAhead)),
+		waitForSnapshot: r.Bool(keyWaitForSnapshot, false),
+	}
+	rawEndpoint := r.String(keyEndpoint)
+	regionEndpoints := r.List(keyRegionEndpoints)
+	replicaRegions := r.List(keyReplicaRegions)
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
-	s := &settings{
-		region:          strings.TrimSpace(cfg[keyRegion]),
-		zone:            strings.TrimSpace(cfg[keyZone]),
-		credentialsFile: cfg[keyCredentialsFile],
-		kmsKeyID:        strings.TrimSpace(cfg[keyKMSKeyID]),
-	}
+
 	if s.region == "" {
 		return nil, fmt.Errorf("%s config: %s is required; set it to the region of the cluster's disks, e.g. cn-hangzhou", kind, keyRegion)
 	}
@@ -98,40 +118,27 @@ func parseConfig(cfg map[string]string) (*settings, error) {
 		return nil, fmt.Errorf("%s config: %s %q is not a zone of region %q; use a zone of that region such as %s-h", kind, keyZone, s.zone, s.region, s.region)
 	}
 	var err error
-	if s.network, err = config.OneOf(kind, cfg, keyNetwork, networkVPC, networkVPC, networkPublic); err != nil {
+	if s.endpoint, err = parseEndpoint(keyEndpoint, rawEndpoint); err != nil {
 		return nil, err
 	}
-	if s.endpoint, err = parseEndpoint(keyEndpoint, cfg[keyEndpoint]); err != nil {
+	if s.regionEndpoints, err = parseRegionEndpoints(regionEndpoints, s.region); err != nil {
 		return nil, err
 	}
-	if s.regionEndpoints, err = parseRegionEndpoints(cfg, s.region); err != nil {
+	if s.replicaRegions, err = parseReplicaRegions(replicaRegions, s.region); err != nil {
 		return nil, err
 	}
-	if s.retentionDays, err = config.Int(kind, cfg, keySnapshotRetentionDays, -1, 0, maxRetentionDays); err != nil {
-		return nil, err
-	}
-	if s.replicaRegions, err = parseReplicaRegions(cfg, s.region); err != nil {
-		return nil, err
-	}
-	if s.snapshotTimeout, err = positiveDuration(cfg, keySnapshotTimeout, defaultSnapshotTimeout); err != nil {
-		return nil, err
-	}
-	if s.copyTimeout, err = positiveDuration(cfg, keyCopyTimeout, defaultCopyTimeout); err != nil {
-		return nil, err
-	}
-	if s.diskTimeout, err = positiveDuration(cfg, keyDiskTimeout, defaultDiskTimeout); err != nil {
-		return nil, err
-	}
-	if s.pollInterval, err = positiveDuration(cfg, keyPollInterval, defaultPollInterval); err != nil {
-		return nil, err
-	}
-	ahead, err := config.Int(kind, cfg, keyCopiesAhead, defaultCopiesAhead, 0, maxCopiesAhead)
-	if err != nil {
-		return nil, err
-	}
-	s.copiesAhead = int(ahead)
-	if s.waitForSnapshot, err = config.Bool(kind, cfg, keyWaitForSnapshot, false); err != nil {
-		return nil, err
+	for _, d := range []struct {
+		key      string
+		got, def time.Duration
+	}{
+		{keySnapshotTimeout, s.snapshotTimeout, defaultSnapshotTimeout},
+		{keyCopyTimeout, s.copyTimeout, defaultCopyTimeout},
+		{keyDiskTimeout, s.diskTimeout, defaultDiskTimeout},
+		{keyPollInterval, s.pollInterval, defaultPollInterval},
+	} {
+		if d.got == 0 {
+			return nil, fmt.Errorf("%s config: %s must be greater than zero, e.g. %s", kind, d.key, d.def)
+		}
 	}
 	return s, nil
 }
@@ -160,10 +167,10 @@ func parseEndpoint(key, v string) (endpoint, error) {
 	return endpoint{}, fmt.Errorf("%s config: %s %q has scheme %q; use https:// (or http:// for a local emulator)", kind, key, v, u.Scheme)
 }
 
-// parseRegionEndpoints reads "region=endpoint,region=endpoint".
-func parseRegionEndpoints(cfg map[string]string, home string) (map[string]endpoint, error) {
+// parseRegionEndpoints checks the entries of "region=endpoint,region=endpoint".
+func parseRegionEndpoints(entries []string, home string) (map[string]endpoint, error) {
 	out := map[string]endpoint{}
-	for _, entry := range config.List(cfg, keyRegionEndpoints) {
+	for _, entry := range entries {
 		region, value, ok := strings.Cut(entry, "=")
 		region = strings.TrimSpace(region)
 		if !ok || !config.RegionID.MatchString(region) {
@@ -187,10 +194,10 @@ func parseRegionEndpoints(cfg map[string]string, home string) (map[string]endpoi
 	return out, nil
 }
 
-func parseReplicaRegions(cfg map[string]string, home string) ([]string, error) {
+func parseReplicaRegions(regions []string, home string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, r := range config.List(cfg, keyReplicaRegions) {
+	for _, r := range regions {
 		if !config.RegionID.MatchString(r) {
 			return nil, fmt.Errorf("%s config: %s: %q is not a region ID; list regions such as cn-beijing,cn-shanghai", kind, keyReplicaRegions, r)
 		}
@@ -203,17 +210,6 @@ func parseReplicaRegions(cfg map[string]string, home string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func positiveDuration(cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
-	d, err := config.Duration(kind, cfg, key, def)
-	if err != nil {
-		return 0, err
-	}
-	if d == 0 {
-		return 0, fmt.Errorf("%s config: %s must be greater than zero, e.g. %s", kind, key, def)
-	}
-	return d, nil
 }
 
 // ecsEndpoint is the API endpoint for calls about region. A VPC endpoint

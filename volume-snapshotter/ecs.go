@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
-	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
 // ecsAPI is the part of the ECS API the VolumeSnapshotter uses. The real SDK
@@ -96,7 +96,7 @@ func (v *VolumeSnapshotter) acquire(region string) (c ecsAPI, release func(), er
 	}
 	v.mu.Unlock()
 	if c == nil {
-		if c, err = v.newClient(region); err != nil {
+		if c, err = v.newSDKClient(region); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -107,46 +107,34 @@ func (v *VolumeSnapshotter) acquire(region string) (c ecsAPI, release func(), er
 	}, nil
 }
 
-// retryPolicy is capped exponential backoff with full jitter.
-type retryPolicy struct {
-	attempts int
-	base     time.Duration
-	max      time.Duration
-}
-
-var defaultRetry = retryPolicy{attempts: 8, base: time.Second, max: 30 * time.Second}
-
-func (p retryPolicy) delay(attempt int) time.Duration {
-	ceil := float64(p.base) * math.Pow(2, float64(attempt))
-	if ceil > float64(p.max) {
-		ceil = float64(p.max)
-	}
-	return time.Duration(mathrand.Int64N(int64(ceil) + 1))
-}
-
-// call runs one ECS action in region, retrying throttling, server errors and
-// broken connections. Every create call carries a ClientToken, so a retry
-// after a lost response returns the resource the first attempt made.
+// call runs one ECS action in region under the plugins' shared retry
+// policy (v.retry, retry.Default outside tests), retrying throttling, server
+// errors and broken connections (retryable). Every create call carries a
+// ClientToken, so a retry after a lost response returns the resource the
+// first attempt made.
 func call[T any](v *VolumeSnapshotter, region, action string, fn func(ecsAPI) (T, error)) (T, error) {
-	var zero T
+	var out, zero T
 	c, release, err := v.acquire(region)
 	if err != nil {
 		return zero, err
 	}
 	defer release()
-	for attempt := 0; ; attempt++ {
-		out, err := fn(c)
-		if err == nil {
-			return out, nil
-		}
-		if !retryable(err) || attempt+1 >= v.retry.attempts {
-			return zero, newAPIError(action, region, err)
-		}
-		d := v.retry.delay(attempt)
-		v.log.WithFields(map[string]any{"operation": action, "region": region, "attempt": attempt + 1, "code": errorCode(err)}).
-			Debugf("ECS call failed, retrying in %s", d.Round(time.Millisecond))
-		v.sleep(d)
+	err = v.retry.Do(retry.Call{
+		Service:   "ECS",
+		Op:        action,
+		Log:       v.log.WithField("region", region),
+		Retryable: retryable,
+		Code:      errorCode,
+		Describe:  func(err error) string { return newAPIError(action, region, err).message },
+	}, func() error {
+		var err error
+		out, err = fn(c)
+		return err
+	})
+	if err != nil {
+		return zero, newAPIError(action, region, err)
 	}
+	return out, nil
 }
 
 // randomToken is a ClientToken for one logical create: the same token is

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
 // This file is the plugin's one reading of ECS error codes: which ones mean
@@ -101,16 +100,8 @@ func retryable(err error) bool {
 	if errors.As(err, &se) {
 		return retryCodes.has(tea.StringValue(se.Code)) || tea.IntValue(se.StatusCode) >= 500
 	}
-	return isTransportError(err)
-}
-
-// isTransportError reports a failure before ECS answered: a refused, reset
-// or timed-out connection. The SDK returns these unwrapped.
-func isTransportError(err error) bool {
-	var ue *url.Error
-	var ne net.Error
-	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		strings.Contains(err.Error(), "connection reset")
+	// A failure before ECS answered; the SDK returns these unwrapped.
+	return retry.IsTransportError(err)
 }
 
 // errorCode is the ECS error code of err, or "". An apiError's code is its

@@ -20,7 +20,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
@@ -106,7 +107,7 @@ func (e *testEnv) snapshotter(region string, extra map[string]string) *VolumeSna
 	if err := v.Init(cfg); err != nil {
 		e.t.Fatalf("Init(%v): %v", cfg, err)
 	}
-	v.retry = retryPolicy{attempts: 12, base: 2 * time.Millisecond, max: 40 * time.Millisecond}
+	v.retry = retry.Policy{Attempts: 12, Base: 2 * time.Millisecond, Max: 40 * time.Millisecond}
 	v.cluster = e.cluster()
 	return v
 }
@@ -180,7 +181,7 @@ func csiPV(name, diskID, zone string) *unstructured.Unstructured {
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-				Driver: kube.DiskCSIDriver, VolumeHandle: diskID, FSType: "ext4",
+				Driver: diskpv.CSIDriver, VolumeHandle: diskID, FSType: "ext4",
 			}},
 			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 				MatchExpressions: []corev1.NodeSelectorRequirement{{

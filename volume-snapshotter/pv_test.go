@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/kube"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 func pvWith(src corev1.PersistentVolumeSource) *corev1.PersistentVolume {
@@ -26,7 +26,7 @@ func TestGetVolumeID(t *testing.T) {
 		src  corev1.PersistentVolumeSource
 		want string
 	}{
-		{"CSI disk", corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-bp1abc"}}, "d-bp1abc"},
+		{"CSI disk", corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-bp1abc"}}, "d-bp1abc"},
 		{"FlexVolume VolumeId", corev1.PersistentVolumeSource{FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: "alicloud/disk", Options: map[string]string{"VolumeId": "d-bp1flex"}}}, "d-bp1flex"},
 		{"FlexVolume volumeId", corev1.PersistentVolumeSource{FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: "alicloud/disk", Options: map[string]string{"volumeId": "d-bp1lower"}}}, "d-bp1lower"},
 		{"CSI NAS", corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "nasplugin.csi.alibabacloud.com", VolumeHandle: "nas-1"}}, ""},
@@ -57,7 +57,7 @@ func TestSetVolumeID(t *testing.T) {
 	remembered := "d-2zremembered"
 
 	csi := func() *corev1.PersistentVolume {
-		pv := pvWith(corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: kube.DiskCSIDriver, VolumeHandle: "d-bp1old"}})
+		pv := pvWith(corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-bp1old"}})
 		pv.Labels = map[string]string{"failure-domain.beta.kubernetes.io/zone": zoneH, "failure-domain.beta.kubernetes.io/region": hangzhou, "app": "db"}
 		pv.Spec.Capacity = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")}
 		pv.Spec.NodeAffinity = &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
 
 // Disk categories.
@@ -25,43 +26,6 @@ const (
 // categoryFallback is the order tried when a zone lacks the backed-up disk's
 // category: ESSD first, then the closest in performance.
 var categoryFallback = []string{categoryESSD, categoryAuto, categoryESSDEntry, categorySSD, categoryEff}
-
-// sourceMeta is what is known of the disk a snapshot was taken of: the
-// plugin's record tags, else the upstream plugin's zone tag and the
-// snapshot's own fields.
-type sourceMeta struct {
-	region, zone, category, performanceLevel string
-	sizeGiB                                  int64
-	tags                                     map[string]string
-}
-
-// recordTags are the tags by which a snapshot (and its copies) records its
-// source disk, read back by sourceMetaOf.
-func (m sourceMeta) recordTags() []tag {
-	return []tag{
-		{tagSourceRegion, m.region},
-		{tagSourceZone, m.zone},
-		{tagSourceCategory, m.category},
-		{tagSourcePL, m.performanceLevel},
-		{tagSourceSize, strconv.FormatInt(m.sizeGiB, 10)},
-	}
-}
-
-func sourceMetaOf(s *snapshot, region string) sourceMeta {
-	t := snapshotTags(s)
-	m := sourceMeta{
-		region:           first(t[tagSourceRegion], tea.StringValue(s.SourceRegionId), region),
-		zone:             first(t[tagSourceZone], t[tagUpstreamZone]),
-		category:         t[tagSourceCategory],
-		performanceLevel: t[tagSourcePL],
-		tags:             t,
-	}
-	m.sizeGiB, _ = strconv.ParseInt(t[tagSourceSize], 10, 64)
-	if n := sourceSizeGiB(s); n > m.sizeGiB {
-		m.sizeGiB = n
-	}
-	return m
-}
 
 // CreateVolumeFromSnapshot makes a disk from the snapshot in the location's
 // region and returns its ID once it is Available. A snapshot from another
@@ -238,7 +202,10 @@ func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone str
 	var lastErr error
 	for _, category := range categories {
 		pl := performanceLevel(category, meta, iops)
-		size := max(meta.sizeGiB, minSizeGiB(category, pl))
+		// At least what ACK binds, which the disk-minimum-size restore
+		// action raises the PV to: the PV must not declare more than the
+		// disk holds.
+		size := max(meta.sizeGiB, minSizeGiB(category, pl), diskpv.MinSizeGiB)
 		req := &ecs.CreateDiskRequest{
 			RegionId:     tea.String(region),
 			ZoneId:       tea.String(zone),

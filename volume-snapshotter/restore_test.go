@@ -146,8 +146,9 @@ func TestCrossRegionRestore(t *testing.T) {
 	}
 }
 
-// TestRestoredSize: the disk is at least the source size and the category's
-// minimum.
+// TestRestoredSize: the disk is at least the source size, the category's
+// minimum and the 20 GiB ACK binds (which the disk-minimum-size action raises
+// the PV to), and the PV declares the disk's real size.
 func TestRestoredSize(t *testing.T) {
 	tests := []struct {
 		category string
@@ -158,9 +159,10 @@ func TestRestoredSize(t *testing.T) {
 		{"cloud_essd", 40, 40},
 		{"cloud_efficiency", 10, 20},
 		{"cloud_ssd", 5, 20},
-		{"cloud_auto", 10, 10},
-		{"cloud_essd_entry", 5, 10},
-		{"cloud", 3, 5},
+		{"cloud_auto", 10, 20},
+		{"cloud_auto", 30, 30},
+		{"cloud_essd_entry", 5, 20},
+		{"cloud", 3, 20},
 	}
 	e := newTestEnv(t, nil)
 	hz := e.snapshotter(hangzhou, nil)
@@ -183,6 +185,13 @@ func TestRestoredSize(t *testing.T) {
 			d, _ := e.srv.Disk(diskID)
 			if d.SizeGiB != tt.wantSize || d.Category != tt.category || d.ZoneID != zoneI {
 				t.Errorf("restored %s %d GiB as %s %d GiB in %s; want %d GiB in %s", tt.category, tt.size, d.Category, d.SizeGiB, d.ZoneID, tt.wantSize, zoneI)
+			}
+			pv, err := hz.SetVolumeID(csiPV("pv-"+src, src, zoneI), diskID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := toPVT(t, pv).Spec.Capacity[corev1.ResourceStorage]; c.Value() != int64(d.SizeGiB)<<30 {
+				t.Errorf("PV capacity %s, want the disk's %d GiB", c.String(), d.SizeGiB)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/credentials"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
 // VolumeSnapshotter implements velero.VolumeSnapshotter for ECS disks. Its
@@ -25,11 +26,8 @@ type VolumeSnapshotter struct {
 	cfg   *settings
 	creds *credentials.Provider
 
-	// newClient builds the ECS client of a region; newSDKClient outside tests.
-	newClient func(region string) (ecsAPI, error)
-	retry     retryPolicy
-	sleep     func(time.Duration)
-	now       func() time.Time
+	// retry is the policy of ECS calls; tests shorten it.
+	retry retry.Policy
 
 	// transport carries the ECS calls; nil is a clone of Go's default.
 	// Tests set it to reach the emulator under the real endpoint names.
@@ -62,16 +60,13 @@ var _ vsv1.VolumeSnapshotter = (*VolumeSnapshotter)(nil)
 func NewVolumeSnapshotter(log logrus.FieldLogger) *VolumeSnapshotter {
 	v := &VolumeSnapshotter{
 		log:          log,
-		retry:        defaultRetry,
-		sleep:        time.Sleep,
-		now:          time.Now,
+		retry:        retry.Default,
 		idle:         map[string][]ecsAPI{},
 		restored:     map[string]diskInfo{},
 		retention:    map[string]*int32{},
 		copyingAhead: map[string]bool{},
 		restoring:    map[string]bool{},
 	}
-	v.newClient = v.newSDKClient
 	return v
 }
 
@@ -132,16 +127,16 @@ func (v *VolumeSnapshotter) initialized() error {
 // timeout passes (errTimeout). check's progress string is returned for
 // messages.
 func (v *VolumeSnapshotter) wait(timeout time.Duration, check func() (done bool, progress string, err error)) (string, error) {
-	deadline := v.now().Add(timeout)
+	deadline := time.Now().Add(timeout)
 	for {
 		done, progress, err := check()
 		if err != nil || done {
 			return progress, err
 		}
-		if !v.now().Before(deadline) {
+		if !time.Now().Before(deadline) {
 			return progress, errTimeout
 		}
-		v.sleep(v.cfg.pollInterval)
+		time.Sleep(v.cfg.pollInterval)
 	}
 }
 

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // RegionID matches Alibaba Cloud region IDs (cn-hangzhou, ap-southeast-1,
@@ -33,62 +31,18 @@ func EndpointURL(raw string) (*url.URL, bool) {
 	return u, true
 }
 
-// ValidateKeys rejects keys that are not in valid. Velero passes some keys of
-// its own (for example "bucket" and "prefix" for object stores); callers list
-// them among the valid keys. kind names the location in the message, e.g.
-// "BackupStorageLocation".
+// ValidateKeys rejects keys that are not in valid; kind names the location
+// in the message, e.g. "BackupStorageLocation". Plugins that read their
+// keys use a Reader, which knows them without a list.
 func ValidateKeys(kind string, cfg map[string]string, valid ...string) error {
-	allowed := make(map[string]bool, len(valid))
-	for _, k := range valid {
-		allowed[k] = true
-	}
-	var unknown []string
-	for k := range cfg {
-		if !allowed[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	sort.Strings(unknown)
-	sorted := append([]string(nil), valid...)
-	sort.Strings(sorted)
-	return fmt.Errorf("%s config: unknown key(s) %s; valid keys are: %s",
-		kind, quoteAll(unknown), strings.Join(sorted, ", "))
+	r := NewReader(kind, cfg)
+	r.PassThrough(valid...)
+	return r.Err()
 }
 
-// OneOf returns the value of key, or def when it is unset, and an error when
-// the value is not one of choices. Matching is case-sensitive because the
-// values are sent to Alibaba Cloud as they are.
-func OneOf(kind string, cfg map[string]string, key, def string, choices ...string) (string, error) {
-	v, ok := cfg[key]
-	if !ok || v == "" {
-		return def, nil
-	}
-	for _, c := range choices {
-		if v == c {
-			return v, nil
-		}
-	}
-	return "", fmt.Errorf("%s config: %s %q is not valid; use one of: %s", kind, key, v, strings.Join(choices, ", "))
-}
-
-// Int returns the integer value of key, or def when unset, and an error when
-// it is not an integer within [min, max].
-func Int(kind string, cfg map[string]string, key string, def, min, max int64) (int64, error) {
-	v, ok := cfg[key]
-	if !ok || v == "" {
-		return def, nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < min || n > max {
-		return 0, fmt.Errorf("%s config: %s %q must be an integer from %d to %d", kind, key, v, min, max)
-	}
-	return n, nil
-}
-
-// Bool returns the boolean value of key, or def when unset.
+// Bool returns the boolean value of key, or def when unset. It serves
+// callers that check one setting at a time (restore-actions); plugins
+// reading a location config use Reader.Bool.
 func Bool(kind string, cfg map[string]string, key string, def bool) (bool, error) {
 	v, ok := cfg[key]
 	if !ok || v == "" {
@@ -99,37 +53,4 @@ func Bool(kind string, cfg map[string]string, key string, def bool) (bool, error
 		return false, fmt.Errorf("%s config: %s %q must be true or false", kind, key, v)
 	}
 	return b, nil
-}
-
-// Duration returns the duration value of key (Go syntax, e.g. "30m"), or def
-// when unset, and an error when it does not parse or is negative.
-func Duration(kind string, cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
-	v, ok := cfg[key]
-	if !ok || v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%s config: %s %q must be a duration such as 30s, 10m or 2h", kind, key, v)
-	}
-	return d, nil
-}
-
-// List splits a comma-separated value into trimmed, non-empty items.
-func List(cfg map[string]string, key string) []string {
-	var out []string
-	for _, item := range strings.Split(cfg[key], ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
-func quoteAll(keys []string) string {
-	q := make([]string, len(keys))
-	for i, k := range keys {
-		q[i] = strconv.Quote(k)
-	}
-	return strings.Join(q, ", ")
 }

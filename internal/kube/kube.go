@@ -11,35 +11,10 @@ import (
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	veleroclient "github.com/vmware-tanzu/velero/pkg/client"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
-
-// The ACK disk drivers and the disk zone key of PV node affinity, by which
-// every plugin of the bundle tells an Alibaba Cloud disk PV from others.
-const (
-	DiskCSIDriver  = "diskplugin.csi.alibabacloud.com"
-	DiskFlexDriver = "alicloud/disk"
-	DiskZoneKey    = "topology.diskplugin.csi.alibabacloud.com/zone"
-)
-
-// DiskID is the ECS disk ID of an ACK disk PV: the volumeHandle of a CSI
-// volume of DiskCSIDriver, or the VolumeId option (volumeId in older
-// manifests) of a DiskFlexDriver FlexVolume. It is "" for every other PV.
-func DiskID(pv *corev1.PersistentVolume) string {
-	switch s := pv.Spec; {
-	case s.CSI != nil && s.CSI.Driver == DiskCSIDriver:
-		return s.CSI.VolumeHandle
-	case s.FlexVolume != nil && s.FlexVolume.Driver == DiskFlexDriver:
-		if id := s.FlexVolume.Options["VolumeId"]; id != "" {
-			return id
-		}
-		return s.FlexVolume.Options["volumeId"]
-	}
-	return ""
-}
 
 // userAgent is the base name of the clients' User-Agent; Velero's client
 // config appends version, OS and architecture.
@@ -91,15 +66,6 @@ func (l *lazy[T]) get() (T, error) {
 	}
 	l.client, l.made = c, true
 	return c, nil
-}
-
-// Zone is the zone that node or PV labels name: topology.kubernetes.io/zone,
-// else the deprecated failure-domain.beta.kubernetes.io/zone; "" for none.
-func Zone(labels map[string]string) string {
-	if z := labels[corev1.LabelTopologyZone]; z != "" {
-		return z
-	}
-	return labels[corev1.LabelFailureDomainBetaZone]
 }
 
 // Namespace is the Velero server's namespace, where its Backups, Restores and

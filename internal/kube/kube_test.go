@@ -26,24 +26,6 @@ func TestNamespace(t *testing.T) {
 	}
 }
 
-func TestZone(t *testing.T) {
-	for _, tc := range []struct {
-		labels map[string]string
-		want   string
-	}{
-		{nil, ""},
-		{map[string]string{"topology.kubernetes.io/zone": "cn-hangzhou-h"}, "cn-hangzhou-h"},
-		{map[string]string{"failure-domain.beta.kubernetes.io/zone": "cn-hangzhou-i"}, "cn-hangzhou-i"},
-		{map[string]string{"topology.kubernetes.io/zone": "cn-hangzhou-h", "failure-domain.beta.kubernetes.io/zone": "cn-hangzhou-i"}, "cn-hangzhou-h"},
-		{map[string]string{"topology.kubernetes.io/zone": "", "failure-domain.beta.kubernetes.io/zone": "cn-hangzhou-i"}, "cn-hangzhou-i"},
-		{map[string]string{"topology.kubernetes.io/region": "cn-hangzhou"}, ""},
-	} {
-		if got := Zone(tc.labels); got != tc.want {
-			t.Errorf("Zone(%v) = %q, want %q", tc.labels, got, tc.want)
-		}
-	}
-}
-
 // apiServer answers every request with an empty list and records the
 // User-Agent and path of each request.
 type apiServer struct {

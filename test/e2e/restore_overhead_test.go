@@ -42,8 +42,8 @@ const (
 //
 // "With" is the velero server loading the plugin binary built from this
 // repository. "Without" is the same server restarted on a plugin directory
-// whose binary is built with the product's item_actions.go replaced by one
-// that registers none (testdata/no_item_actions.go, `go build -overlay`): the
+// whose binary is built from the same code with the noitemactions build tag,
+// which swaps item_actions.go for no_item_actions.go, registering none: the
 // BackupStorageLocation still needs the ObjectStore, and Velero has no flag
 // to disable one plugin's actions. Both restores are the same command on the
 // same backup, into fresh namespaces, with the same per-restore ConfigMap
@@ -68,12 +68,8 @@ func BenchmarkRestoreOverhead(b *testing.B) {
 	}
 	const srcNS, backup, cfName = "e2e-overhead", "overhead", "overhead"
 
-	src, err := os.ReadFile(filepath.Join("testdata", "no_item_actions.go"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	buildStart := time.Now()
-	withoutDir, err := env.BuildPluginVariant(ctx, "storage-only", "item_actions.go", src)
+	withoutDir, err := env.BuildPluginVariant(ctx, "storage-only", "noitemactions")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -413,7 +409,7 @@ func overheadReport(times map[string][]time.Duration, ratios []float64, med floa
 		"(%d ConfigMaps, %d Secrets, %d Deployments, %d Services of which %d LoadBalancers reuse an SLB, %d PVCs of Alibaba disk classes) "+
 		"into a fresh namespace, timed from the Restore's creation to Completed. *With*: the plugin binary of this repository. "+
 		"*Without*: the same server restarted on a binary built from the same code minus the item-action registrations "+
-		"(`test/e2e/testdata/no_item_actions.go` in place of `item_actions.go`; the ObjectStore is still needed). Same restore, same per-restore ConfigMap "+
+		"(built with `-tags noitemactions`: `no_item_actions.go` in place of `item_actions.go`; the ObjectStore is still needed). Same restore, same per-restore ConfigMap "+
 		"(registry and StorageClass mappings), so with the actions every run rewrites 300 images, raises 200 claims to 20Gi, remaps the class of 100 "+
 		"and adjusts 80 LoadBalancer Services (checked after each run, as is their absence without); the server logs at debug "+
 		"level as in the e2e stack; runs alternate with, without, with, without…, the server restarted before each.\n\n",

@@ -11,7 +11,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -304,28 +303,16 @@ func (s *Stack) buildPlugin(ctx context.Context) error {
 	return s.goBuildPlugin(ctx, s.PluginDir)
 }
 
-// BuildPluginVariant compiles the plugin with the product's file (relative
-// to the repository root) replaced by source (`go build -overlay`, so the
-// product tree is not touched) into a new directory under the run directory,
-// and returns that directory, ready for RestartVeleroServer.
-func (s *Stack) BuildPluginVariant(ctx context.Context, name, file string, source []byte) (string, error) {
+// BuildPluginVariant compiles the plugin with the given build tags (for
+// instance "noitemactions", which leaves out the item-action registrations)
+// into a new directory under the run directory, and returns that directory,
+// ready for RestartVeleroServer. The product tree is not touched.
+func (s *Stack) BuildPluginVariant(ctx context.Context, name string, tags ...string) (string, error) {
 	dir := filepath.Join(s.Dir, "plugins-"+name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	src := filepath.Join(s.Dir, "tmp", name+"-"+filepath.Base(file))
-	if err := os.WriteFile(src, source, 0o600); err != nil {
-		return "", err
-	}
-	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(s.opts.RepoRoot, file): src}})
-	if err != nil {
-		return "", err
-	}
-	overlayPath := filepath.Join(s.Dir, "tmp", "overlay-"+name+".json")
-	if err := os.WriteFile(overlayPath, overlay, 0o600); err != nil {
-		return "", err
-	}
-	return dir, s.goBuildPlugin(ctx, dir, "-overlay", overlayPath)
+	return dir, s.goBuildPlugin(ctx, dir, "-tags", strings.Join(tags, ","))
 }
 
 func (s *Stack) goBuildPlugin(ctx context.Context, dir string, flags ...string) error {
