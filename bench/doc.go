@@ -1,4 +1,4 @@
-// Package bench holds the project's benchmarks (issue 6): the plugin's
+// Package bench holds the project's performance benchmarks: the plugin's
 // ObjectStore and VolumeSnapshotter driven through Velero's own gRPC plugin
 // client against the in-process OSS/ECS emulators, each measured beside a
 // baseline in the same run (raw SDK, plain HTTP, the upstream plugin's

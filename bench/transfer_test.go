@@ -33,7 +33,7 @@ import (
 //     or 16 MiB (a whole part, like the plugin's upload) at a time.
 //
 // peak-RSS-MiB is the plugin process's VmHWM (a fresh process per run);
-// RSS-target-MiB is issue 6's bound, 64 MiB + partSize × concurrency.
+// RSS-target-MiB is the memory target, 64 MiB + partSize × concurrency.
 func BenchmarkUpload(b *testing.B) {
 	e := newOSSEnv(b)
 	for _, size := range sizes(b, "BENCH_SIZES", "256MiB") {

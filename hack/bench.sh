@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: the benchmarks of issue 6 (package ./bench) and bench/REPORT.md.
+# make bench: the performance benchmarks (package ./bench) and bench/REPORT.md.
 #
 # Every comparison in the report is a ratio of two figures measured one right
 # after the other in the same round (the machine is shared and drifts); the

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # make demo: on a fresh machine, build what is needed, start a local control
 # plane with the stock Velero server, the plugin and the OSS/ECS emulator, run
-# the migration of issue 5 scenario 1 (StatefulSet `web` from namespace
-# default to default1, registry mapping, node affinity removed by a resource
-# modifier, disks restored from ECS snapshots) with a short narrative and a
-# before/after diff of the StatefulSet, then stop everything.
+# the migration scenario of Alibaba Cloud's ACK migration walk-through
+# (StatefulSet `web` from namespace default to default1, registry mapping,
+# node affinity removed by a resource modifier, disks restored from ECS
+# snapshots) with a short narrative and a before/after diff of the
+# StatefulSet, then stop everything.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

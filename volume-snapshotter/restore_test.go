@@ -351,7 +351,7 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 }
 
 // TestCopyPermissionDenied: a refused CopySnapshot names the missing RAM
-// permission in the FAQ's words.
+// permission in the words of the ACK backup center's FAQ.
 func TestCopyPermissionDenied(t *testing.T) {
 	e := newTestEnv(t, nil)
 	src := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)

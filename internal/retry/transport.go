@@ -11,9 +11,10 @@ import (
 )
 
 // IsTransportError reports a failure of the connection before or while the
-// service answered that a new attempt may not meet: a refused, reset or
-// aborted connection, a broken pipe, a timeout, a response cut short (EOF,
-// unexpected EOF) or a temporary DNS failure. It is false for nil, for
+// service answered that a new attempt may not meet: a refused, reset,
+// aborted or closed connection, an unreachable host, a broken pipe, a
+// timeout, a response cut short (EOF, unexpected EOF) or a temporary DNS
+// failure. It is false for nil, for
 // certificate errors and for a name DNS does not know: retrying cannot fix
 // those. Service errors (an HTTP answer with an error code) are the
 // caller's to classify.
@@ -27,7 +28,7 @@ func IsTransportError(err error) bool {
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ETIMEDOUT) ||
+		errors.Is(err, syscall.ETIMEDOUT) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
@@ -35,15 +36,17 @@ func IsTransportError(err error) bool {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return true
 	}
-	// Any other failure to dial, read or write the socket (host or network
-	// unreachable, a connection closed under the request, ...). TLS alerts
-	// come as Op "remote error" and stay permanent.
+	// Any other failure of the socket (host or network unreachable, a
+	// connection closed under the request, ...). TLS alerts come as
+	// *net.OpError too, with Op "remote error" or "local error", and stay
+	// permanent.
 	var opErr *net.OpError
-	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "read" || opErr.Op == "write") {
+	if errors.As(err, &opErr) && opErr.Op != "remote error" && opErr.Op != "local error" {
 		return true
 	}
 	// Where the chain carries no typed error: net/http's "server closed idle
-	// connection" is an unexported sentinel, and some SDK code flattens the
+	// connection" and "cannot rewind body after connection loss" are
+	// unexported sentinels, and some SDK code flattens the
 	// socket error into text (credentials-go's metadata-token fetch uses
 	// fmt.Errorf("...: %s", err.Error())), so only the message is left.
 	msg := err.Error()
@@ -60,6 +63,7 @@ var flattened = []string{
 	"connection reset by peer",
 	"broken pipe",
 	"http: server closed idle connection",
+	"net/http: cannot rewind body after connection loss",
 }
 
 // IsCertificateError reports a failure to verify the server's TLS

@@ -120,6 +120,8 @@ func TestIsTransportError(t *testing.T) {
 		{"wrapped", fmt.Errorf("upload part 3: %w", resetErr), true},
 		{"flattened by an SDK", fmt.Errorf("get metadata token failed: %s", "read tcp 10.0.0.1:1->100.100.100.200:80: read: connection reset by peer"), true},
 		{"syscall reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, true},
+		{"closed under the request", &net.OpError{Op: "set", Net: "tcp", Err: net.ErrClosed}, true},
+		{"host unreachable", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.EHOSTUNREACH}, true},
 		{"unexpected EOF", io.ErrUnexpectedEOF, true},
 		{"DNS timeout", &net.DNSError{Err: "i/o timeout", Name: "oss.example", IsTimeout: true, IsTemporary: true}, true},
 		{"DNS server failure", &net.DNSError{Err: "server misbehaving", Name: "oss.example", IsTemporary: true}, true},

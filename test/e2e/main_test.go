@@ -1,7 +1,8 @@
 // Package e2e proves the plugin bundle end to end: the stock Velero v1.18
 // server and CLI, a real etcd and kube-apiserver, the plugin binary built from
 // this repository and the project's OSS/ECS emulator, all on loopback. Each
-// scenario of issue 5 is one test function. Run them with hack/e2e.sh (or
+// scenario (migration, cross-region restore, restore adjustments, ObjectStore
+// round trip, faults) is one test function. Run them with hack/e2e.sh (or
 // `make e2e`), which builds the pinned tools first.
 package e2e
 

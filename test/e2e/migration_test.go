@@ -15,12 +15,14 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/e2e/stack"
 )
 
-// The migration of ../shared/reference/ack-migration-resource-adjustment-blog.txt.
+// The migration of Alibaba Cloud's ACK migration walk-through (a blog post on
+// adjusting resources when migrating to ACK with Velero): its image, registry
+// mapping and resource modifier.
 const (
-	blogImage     = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis/nginx:1.14.1-8.6"
-	mappedImage   = "registry.cn-beijing.aliyuncs.com/acr-e2e/nginx:1.14.1-8.6"
-	registryMap   = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis: registry.cn-beijing.aliyuncs.com/acr-e2e\n"
-	blogModifiers = `version: v1
+	sourceImage        = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis/nginx:1.14.1-8.6"
+	mappedImage        = "registry.cn-beijing.aliyuncs.com/acr-e2e/nginx:1.14.1-8.6"
+	registryMap        = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis: registry.cn-beijing.aliyuncs.com/acr-e2e\n"
+	migrationModifiers = `version: v1
 resourceModifierRules:
 - conditions:
     groupResource: statefulsets.apps
@@ -46,7 +48,7 @@ resourceModifierRules:
 `
 )
 
-// webStatefulSet is the blog's StatefulSet `web`.
+// webStatefulSet is the ACK migration walk-through's StatefulSet `web`.
 func webStatefulSet(ns string) *unstructured.Unstructured {
 	return u(map[string]any{
 		"apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -73,14 +75,14 @@ func webStatefulSet(ns string) *unstructured.Unstructured {
 	})
 }
 
-// webPodSpec is the blog's pod template; a claim makes it a pod's spec.
+// webPodSpec is the walk-through's pod template; a claim makes it a pod's spec.
 func webPodSpec(claim *string) map[string]any {
 	spec := map[string]any{
 		"affinity": map[string]any{"nodeAffinity": map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": map[string]any{
 			"nodeSelectorTerms": []any{map[string]any{"matchExpressions": []any{map[string]any{"key": "is_idc", "operator": "Exists"}}}},
 		}}},
 		"containers": []any{map[string]any{
-			"image": blogImage, "imagePullPolicy": "IfNotPresent", "name": "nginx",
+			"image": sourceImage, "imagePullPolicy": "IfNotPresent", "name": "nginx",
 			"ports":                    []any{map[string]any{"containerPort": int64(80), "name": "web", "protocol": "TCP"}},
 			"terminationMessagePath":   "/dev/termination-log",
 			"terminationMessagePolicy": "File",
@@ -105,18 +107,18 @@ func webPod(ns string, ordinal int) *unstructured.Unstructured {
 	})
 }
 
-// TestMigration is issue 5 scenario 1: the blog's StatefulSet `web` (is_idc
-// node affinity, 20Gi alicloud-disk-topology-alltype claims on ECS disks) is
-// backed up with ECS snapshots and restored into namespace default1 with the
-// blog's registry mapping and a resource modifier that removes the node
-// affinity. Checked: image, namespace, affinity, every other field unchanged,
+// TestMigration is the migration scenario: the ACK migration walk-through's
+// StatefulSet `web` (is_idc node affinity, 20Gi alicloud-disk-topology-alltype
+// claims on ECS disks) is backed up with ECS snapshots and restored into
+// namespace default1 with the walk-through's registry mapping and a resource
+// modifier that removes the node affinity. Checked: image, namespace, affinity, every other field unchanged,
 // and each claim bound to a PV on a new disk created from the backup's snapshot.
 func TestMigration(t *testing.T) {
 	ctx := testContext(t)
 	const srcNS, dstNS, backup, restore = "default", "default1", "migration", "migration-restore"
 	region, zone := regions[0].ID, regions[0].Zones[0]
 
-	narrate(t, "Source: the blog's StatefulSet `web` in namespace %s, image %s, scheduled only on nodes labelled is_idc, with two 20Gi %s disks", srcNS, blogImage, alltypeClass)
+	narrate(t, "Source: the ACK migration walk-through's StatefulSet `web` in namespace %s, image %s, scheduled only on nodes labelled is_idc, with two 20Gi %s disks", srcNS, sourceImage, alltypeClass)
 	ensureStorageClass(t, ctx, alltypeClass)
 	sts := createAll(t, ctx, webStatefulSet(srcNS))[0]
 	t.Cleanup(func() { deleteIn(context.Background(), gvrStatefulSets, srcNS, "web") })
@@ -149,9 +151,9 @@ func TestMigration(t *testing.T) {
 	}
 	narrate(t, "  backup completed in %s; objects in oss://%s/backups/%s/: %d", time.Since(start).Round(time.Second), stack.Bucket, backup, len(bucketKeys(t, "backups/"+backup+"/")))
 
-	narrate(t, "Restore settings: registry mapping (per-restore ConfigMap) and the blog's resource modifier (removes node affinity)")
+	narrate(t, "Restore settings: registry mapping (per-restore ConfigMap) and the walk-through's resource modifier (removes node affinity)")
 	createVeleroConfigMap(t, ctx, "migration", nil, map[string]any{"imageRegistryMapping": registryMap})
-	createVeleroConfigMap(t, ctx, "migration-resource-modifier", nil, map[string]any{"modifier": blogModifiers})
+	createVeleroConfigMap(t, ctx, "migration-resource-modifier", nil, map[string]any{"modifier": migrationModifiers})
 	t.Cleanup(func() { _ = env.DeleteNamespace(context.Background(), dstNS) })
 
 	narrate(t, "Restore: velero restore create %s --from-backup %s --namespace-mappings %s:%s --resource-modifier-configmap migration-resource-modifier --labels %s=migration",
@@ -183,7 +185,7 @@ func TestMigration(t *testing.T) {
 	}
 	printDiff(t, "StatefulSet web: before (namespace "+srcNS+") / after (namespace "+dstNS+")", stack.Normalize(sts), have)
 
-	// The pods: the blog's second rule removes their whole affinity.
+	// The pods: the walk-through's second rule removes their whole affinity.
 	for i := 0; i < 2; i++ {
 		name := fmt.Sprintf("web-%d", i)
 		pod, err := env.Dynamic.Resource(gvrPods).Namespace(dstNS).Get(ctx, name, metav1.GetOptions{})

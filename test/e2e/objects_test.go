@@ -52,11 +52,11 @@ func appObjects(ns string) []*unstructured.Unstructured {
 	}
 }
 
-// TestObjectStoreBackupRestore (scenarios 4 and 6, ObjectStore only): back up a
-// namespace into the OSS emulator through the plugin, check the bucket and
-// the downloaded tarball, restore after deleting the namespace and compare
-// every object field by field, read the backup logs through a signed URL, and
-// delete the backup from the bucket.
+// TestObjectStoreBackupRestore (the ObjectStore round trip and backup
+// deletion, ObjectStore only): back up a namespace into the OSS emulator
+// through the plugin, check the bucket and the downloaded tarball, restore
+// after deleting the namespace and compare every object field by field, read
+// the backup logs through a signed URL, and delete the backup from the bucket.
 func TestObjectStoreBackupRestore(t *testing.T) {
 	ctx := testContext(t)
 	const ns, backup, restore = "e2e-objects", "objects-1", "objects-1-restore"

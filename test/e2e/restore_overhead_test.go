@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +21,7 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/e2e/stack"
 )
 
-// The resource mix of the restore-overhead benchmark (issue 6, item 5):
+// The resource mix of the restore-overhead benchmark:
 // 2,000 objects in one namespace.
 const (
 	overheadConfigMaps  = 700
@@ -37,8 +36,7 @@ const (
 // BenchmarkRestoreOverhead measures the wall time of a stock Velero restore
 // of 2,000 resources (ConfigMaps, Secrets, Deployments, Services of which 80
 // LoadBalancers reuse an SLB, PVCs of an Alibaba disk StorageClass) with the
-// bundle's item actions installed against without them (issue 6, item 5;
-// target ≤ 1.15×).
+// bundle's item actions installed against without them (target ≤ 1.15×).
 //
 // "With" is the velero server loading the plugin binary built from this
 // repository. "Without" is the same server restarted on a plugin directory

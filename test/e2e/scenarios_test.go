@@ -14,7 +14,7 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 )
 
-// TestCrossRegionRestore is issue 5 scenario 2: back up with the
+// TestCrossRegionRestore is the cross-region scenario: back up with the
 // VolumeSnapshotLocation in cn-hangzhou, point the same location at
 // cn-beijing, restore: the disk is created in a Beijing zone from a copy of
 // the snapshot, and the PV's node affinity names that zone.
@@ -117,11 +117,11 @@ func TestCrossRegionCopyFailsOnce(t *testing.T) {
 	}
 }
 
-// TestRestoreAdjustments is issue 5 scenario 3: a LoadBalancer Service that
-// reuses an existing SLB keeps it with listeners not overridden; a 10Gi disk
-// claim is raised to 20Gi; a StorageClass conversion succeeds; one to a
-// missing class fails that item with the FAQ's message, which `velero
-// restore describe` shows.
+// TestRestoreAdjustments is the restore-adjustments scenario: a LoadBalancer
+// Service that reuses an existing SLB keeps it with listeners not overridden;
+// a 10Gi disk claim is raised to 20Gi; a StorageClass conversion succeeds;
+// one to a missing class fails that item with the message of the ACK backup
+// center's FAQ, which `velero restore describe` shows.
 func TestRestoreAdjustments(t *testing.T) {
 	ctx := testContext(t)
 	const ns, dstNS, backup, restore = "e2e-adjust", "e2e-adjusted", "adjust", "adjust-restore"
@@ -189,14 +189,15 @@ func TestRestoreAdjustments(t *testing.T) {
 	}
 	desc := velero(t, ctx, "restore", "describe", restore, "--details")
 	if !strings.Contains(desc, "storageclass missing-class not exists") {
-		t.Errorf("velero restore describe does not show the FAQ's message \"storageclass missing-class not exists\":\n%s", desc)
+		t.Errorf("velero restore describe does not show the ACK backup center FAQ's message \"storageclass missing-class not exists\":\n%s", desc)
 	}
 }
 
-// TestFaultsBackupRestore is issue 5 scenario 5: with the emulator failing 10%
-// of OSS requests with 5xx and throttling 30% of ECS calls, a backup with a
-// volume snapshot still completes and the restore is identical. Then, without
-// faults, deleting the backup removes its objects and its snapshot (scenario 4).
+// TestFaultsBackupRestore is the faults scenario: with the emulator failing
+// 10% of OSS requests with 5xx and throttling 30% of ECS calls, a backup with
+// a volume snapshot still completes and the restore is identical. Then,
+// without faults, the backup-deletion check for snapshots: deleting the
+// backup removes its objects and its snapshot.
 func TestFaultsBackupRestore(t *testing.T) {
 	ctx := testContext(t)
 	const ns, dstNS, backup, restore = "e2e-faults", "e2e-faults-restored", "faults", "faults-restore"
@@ -243,7 +244,7 @@ func TestFaultsBackupRestore(t *testing.T) {
 		t.Errorf("restored disk %s comes from snapshot %q, want %q", disk.DiskID, disk.SourceSnapshotID, snap.SnapshotID)
 	}
 
-	// Scenario 4, snapshots: `velero backup delete` removes the backup's
+	// Backup deletion, snapshots: `velero backup delete` removes the backup's
 	// objects from the bucket and its snapshot from ECS.
 	velero(t, ctx, "backup", "delete", backup, "--confirm")
 	err := stack.Poll(ctx, 2*time.Minute, func() (bool, string, error) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Thresholds of issue 6.
+// Performance targets the report checks the measurements against.
 const (
 	uploadTarget  = 0.80 // plugin upload >= 80% of the raw SDK multipart upload
 	overlapTarget = 2.0  // 20 cross-region restores within 2 copy durations: the copies overlap

@@ -172,9 +172,9 @@ func errRetentionDays(status int) *apiError {
 	return newErr(status, "InvalidRetentionDays.Malformed", "The specified RetentionDays is not valid.")
 }
 
-// errCategoryMinimum is the category-minimum refusal. The issue asks for the
-// same code as the snapshot-size refusal (documented with HTTP 403); the
-// message names the minimum.
+// errCategoryMinimum is the category-minimum refusal. It uses the same code
+// as the snapshot-size refusal (documented with HTTP 403); the message names
+// the minimum.
 func errCategoryMinimum(category, pl string, min int) *apiError {
 	what := category
 	if pl != "" {
