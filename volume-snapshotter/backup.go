@@ -72,7 +72,7 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 		return "", fmt.Errorf("snapshotting disk %s: %w", volumeID, err)
 	}
 	ref := snapshotRef{region: region, id: id}
-	log.WithField("snapshotID", ref.String()).Info("Created ECS snapshot")
+	log.WithField("snapshotID", ref.String()).Info("created ECS snapshot")
 	if !v.cfg.waitForSnapshot && len(v.cfg.replicaRegions) == 0 {
 		return ref.String(), nil
 	}
@@ -82,12 +82,12 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 		// Velero records no snapshot for a failed CreateSnapshot, so
 		// nothing would ever delete this one.
 		if derr := v.deleteSnapshot(ref.region, ref.id); derr != nil {
-			log.WithError(derr).WithField("snapshotID", ref.String()).Warn("Could not delete the failed snapshot; delete it in the ECS console")
+			log.WithError(derr).WithField("snapshotID", ref.String()).Warn("could not delete the failed snapshot; delete it in the ECS console")
 		}
 		return "", fmt.Errorf("snapshotting disk %s: %w; the volume is not in this backup, so run the backup again", volumeID, err)
 	}
 	if err != nil {
-		msg := "Snapshot not confirmed accomplished; it is kept with the backup"
+		msg := "snapshot not confirmed accomplished; it is kept with the backup"
 		if len(v.cfg.replicaRegions) > 0 {
 			msg += fmt.Sprintf(" but not copied to replica regions %v", v.cfg.replicaRegions)
 		}
@@ -148,7 +148,7 @@ func (v *VolumeSnapshotter) retentionDays(backup string, log fieldLogger) *int32
 		ttl, err = k.backupTTL(backup)
 	}
 	if err != nil {
-		log.WithError(err).Warnf("Could not read the Backup's TTL; the snapshot gets no retention period and is deleted with the backup (set %s to choose one)", keySnapshotRetentionDays)
+		log.WithError(err).Warnf("could not read the Backup's TTL; the snapshot gets no retention period and is deleted with the backup (set %s to choose one)", keySnapshotRetentionDays)
 		return nil
 	}
 	// One lookup per backup, not per volume.

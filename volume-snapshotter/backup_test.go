@@ -45,7 +45,7 @@ func TestRetention(t *testing.T) {
 			if s.RetentionDays != tt.want {
 				t.Errorf("RetentionDays = %d, want %d", s.RetentionDays, tt.want)
 			}
-			if tt.ttl == "" && !strings.Contains(e.logs.String(), "Could not read the Backup's TTL") {
+			if tt.ttl == "" && !strings.Contains(e.logs.String(), "could not read the Backup's TTL") {
 				t.Errorf("the failed Backup lookup was not logged")
 			}
 		})
@@ -148,7 +148,7 @@ func TestReplicaFailureKeepsSnapshot(t *testing.T) {
 	if err != nil || id == "" {
 		t.Fatalf("CreateSnapshot = %q, %v; want the snapshot despite the failed replica", id, err)
 	}
-	if !strings.Contains(e.logs.String(), "level=error") || !strings.Contains(e.logs.String(), "Snapshot not copied to replica region") {
+	if !strings.Contains(e.logs.String(), "level=error") || !strings.Contains(e.logs.String(), "snapshot not copied to replica region") {
 		t.Errorf("the failed replica was not logged as an error:\n%s", e.logs.String())
 	}
 }

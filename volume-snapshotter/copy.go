@@ -20,10 +20,10 @@ func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldL
 	for _, dest := range v.cfg.replicaRegions {
 		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), true, log)
 		if err != nil {
-			log.WithError(err).WithField("replicaRegion", dest).Error("Snapshot not copied to replica region")
+			log.WithError(err).WithField("replicaRegion", dest).Error("snapshot not copied to replica region")
 			continue
 		}
-		log.WithFields(map[string]any{"replicaRegion": dest, "replicaSnapshotID": id}).Info("Copying snapshot to replica region")
+		log.WithFields(map[string]any{"replicaRegion": dest, "replicaSnapshotID": id}).Info("copying snapshot to replica region")
 	}
 }
 
@@ -65,14 +65,14 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 	}
 	if existing != nil {
 		id := tea.StringValue(existing.SnapshotId)
-		log.WithField("copySnapshotID", id).Info("Reusing the existing copy of the snapshot in this region")
+		log.WithField("copySnapshotID", id).Info("reusing the existing copy of the snapshot in this region")
 		copied, err := v.waitSnapshot(target, id, snapshotWait{timeout: v.cfg.copyTimeout, key: keyCopyTimeout, usable: true}, log)
 		if !isCopyLost(err) {
 			return copied, err
 		}
 		// The copy failed (or was deleted) while this restore waited for
 		// it: make a new one as if there had been none.
-		log.WithError(err).Warn("The existing copy is gone or failed; copying again")
+		log.WithError(err).Warn("the existing copy is gone or failed; copying again")
 		if snapshotTags(existing)[tagSourceSnapshotID] == ref.id {
 			v.deleteFailedCopy(target, id, err, log)
 		}
@@ -99,7 +99,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", errCrossRegion, err)
 		}
-		log.WithFields(map[string]any{"sourceRegion": srcRegion, "copySnapshotID": id}).Info("Copying the snapshot to this region")
+		log.WithFields(map[string]any{"sourceRegion": srcRegion, "copySnapshotID": id}).Info("copying the snapshot to this region")
 		if i == 0 {
 			// While this copy runs, start those of the backup's other
 			// volumes, which Velero restores after this one.
@@ -109,7 +109,7 @@ func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*sna
 		if isCopyLost(err) {
 			v.deleteFailedCopy(target, id, err, log)
 			if i == 0 {
-				log.WithError(err).Warn("The copy is gone or failed; copying again")
+				log.WithError(err).Warn("the copy is gone or failed; copying again")
 				continue
 			}
 			return nil, fmt.Errorf("%s: ECS failed to copy snapshot %s from region %s to %s twice; the source is intact, so retry the restore later or copy the snapshot in the ECS console: %w",
@@ -140,10 +140,10 @@ func (v *VolumeSnapshotter) deleteFailedCopy(region, id string, waitErr error, l
 		return
 	}
 	if err := v.deleteSnapshot(region, id); err != nil {
-		log.WithError(err).WithFields(map[string]any{"copySnapshotID": id, "region": region}).Warn("Could not delete the failed copy; delete it in the ECS console")
+		log.WithError(err).WithFields(map[string]any{"copySnapshotID": id, "region": region}).Warn("could not delete the failed copy; delete it in the ECS console")
 		return
 	}
-	log.WithFields(map[string]any{"copySnapshotID": id, "region": region}).Info("Deleted the failed copy")
+	log.WithFields(map[string]any{"copySnapshotID": id, "region": region}).Info("deleted the failed copy")
 }
 
 // restoreCopyToken is the ClientToken of the copy of srcID to target a
@@ -358,12 +358,12 @@ func (v *VolumeSnapshotter) waitSnapshot(region, id string, w snapshotWait, log 
 		}
 		p := tea.StringValue(s.Progress)
 		if w.usable && tea.BoolValue(s.Available) {
-			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("Snapshot is usable before it is accomplished (instant access); not waiting for the upload")
+			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("snapshot is usable before it is accomplished (instant access); not waiting for the upload")
 			return true, p, nil
 		}
 		if p != last {
 			last = p
-			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("Waiting for snapshot")
+			log.WithFields(map[string]any{"snapshotID": id, "region": region, "progress": p}).Info("waiting for snapshot")
 		}
 		return false, p, nil
 	})

@@ -66,18 +66,18 @@ func (v *VolumeSnapshotter) copyAhead(current, srcRegion, backup string, quit <-
 	var started, failed int
 	defer func() {
 		log.WithFields(map[string]any{"sourceRegion": srcRegion, "copiesStartedAhead": started, "copiesFailedAhead": failed}).
-			Infof("Started copies of %d other snapshots of backup %s to this region ahead of their restores", started, backup)
+			Infof("started copies of %d other snapshots of backup %s to this region ahead of their restores", started, backup)
 	}()
 	done := map[string]bool{current: true} // copied (by anyone) or tried
 	for first := true; ; first = false {
 		sources, err := v.backupSnapshots(srcRegion, backup)
 		if err != nil {
-			log.WithError(err).Warn("Could not list the backup's other snapshots to copy them ahead; each restore copies its own")
+			log.WithError(err).Warn("could not list the backup's other snapshots to copy them ahead; each restore copies its own")
 			return
 		}
 		if first {
 			if err := v.markCopied(target, sources, done); err != nil {
-				log.WithError(err).Warn("Could not look for existing copies of the backup's other snapshots; each restore copies its own")
+				log.WithError(err).Warn("could not look for existing copies of the backup's other snapshots; each restore copies its own")
 				return
 			}
 		}
@@ -104,18 +104,18 @@ func (v *VolumeSnapshotter) copyAhead(current, srcRegion, backup string, quit <-
 			if hasCode(err, copyBusyCodes) {
 				// An earlier copy of the same disk (a replica) is
 				// unfinished; the volume's own restore waits for it.
-				log.WithField("aheadSnapshotID", id).Info("Not copying another snapshot of the backup ahead: an earlier copy of its disk to this region is unfinished; its restore will copy it")
+				log.WithField("aheadSnapshotID", id).Info("not copying another snapshot of the backup ahead: an earlier copy of its disk to this region is unfinished; its restore will copy it")
 				continue
 			}
 			if err != nil {
 				failed++
 				// Not fatal, and no reason to stop: a RAM policy may refuse
 				// some snapshots only.
-				log.WithError(err).WithField("aheadSnapshotID", id).Warn("Could not start the copy of another snapshot of the backup ahead of its restore; its restore will copy it")
+				log.WithError(err).WithField("aheadSnapshotID", id).Warn("could not start the copy of another snapshot of the backup ahead of its restore; its restore will copy it")
 				continue
 			}
 			started++
-			log.WithFields(map[string]any{"aheadSnapshotID": id, "copySnapshotID": copyID}).Debug("Copying another snapshot of the backup ahead of its restore")
+			log.WithFields(map[string]any{"aheadSnapshotID": id, "copySnapshotID": copyID}).Debug("copying another snapshot of the backup ahead of its restore")
 		}
 		if pending == 0 || started+failed >= v.cfg.copiesAhead {
 			return

@@ -72,8 +72,8 @@ func TestCopiesAheadOfSequentialRestores(t *testing.T) {
 		copyDuration  time.Duration
 		checkWallTime bool
 	}{
-		{name: "default bound", wantAfterFirst: volumes, wantLog: "Started copies of 5 other snapshots of backup nightly", copyDuration: 1500 * time.Millisecond, checkWallTime: true},
-		{name: "copiesAhead 2", copiesAhead: "2", wantAfterFirst: 3, wantLog: "Started copies of 2 other snapshots of backup nightly", copyDuration: 300 * time.Millisecond},
+		{name: "default bound", wantAfterFirst: volumes, wantLog: "started copies of 5 other snapshots of backup nightly", copyDuration: 1500 * time.Millisecond, checkWallTime: true},
+		{name: "copiesAhead 2", copiesAhead: "2", wantAfterFirst: 3, wantLog: "started copies of 2 other snapshots of backup nightly", copyDuration: 300 * time.Millisecond},
 		{name: "copiesAhead 0", copiesAhead: "0", wantAfterFirst: 1, copyDuration: 150 * time.Millisecond},
 	}
 	for _, tt := range tests {
@@ -125,7 +125,7 @@ func TestCopiesAheadOfSequentialRestores(t *testing.T) {
 			if withCopy != tt.wantAfterFirst {
 				t.Errorf("after the first restore %d of the backup's %d snapshots have a copy, want %d", withCopy, volumes, tt.wantAfterFirst)
 			}
-			if !strings.Contains(e.logs.String(), tt.wantLog) || (tt.wantLog == "" && strings.Contains(e.logs.String(), "Started copies of")) {
+			if !strings.Contains(e.logs.String(), tt.wantLog) || (tt.wantLog == "" && strings.Contains(e.logs.String(), "started copies of")) {
 				t.Errorf("log lacks %q:\n%s", tt.wantLog, e.logs.String())
 			}
 
@@ -247,7 +247,7 @@ func TestCopyAheadFailureIsAWarning(t *testing.T) {
 		}
 	}
 	logs := e.logs.String()
-	for _, want := range []string{"level=warning", "Could not start the copy of another snapshot of the backup", refused, "ecs:CopySnapshot permission", "Started copies of 2 other snapshots of backup nightly"} {
+	for _, want := range []string{"level=warning", "could not start the copy of another snapshot of the backup", refused, "ecs:CopySnapshot permission", "started copies of 2 other snapshots of backup nightly"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}

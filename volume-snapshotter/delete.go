@@ -35,7 +35,7 @@ func (v *VolumeSnapshotter) DeleteSnapshot(snapshotID string) error {
 			if err := v.deleteSnapshot(region, id); err != nil {
 				return fmt.Errorf("deleting copy %s of snapshot %s in region %s: %w", id, snapshotID, region, err)
 			}
-			log.WithFields(map[string]any{"region": region, "copySnapshotID": id}).Info("Deleted copy of snapshot")
+			log.WithFields(map[string]any{"region": region, "copySnapshotID": id}).Info("deleted copy of snapshot")
 		}
 	}
 	region := ref.region
@@ -48,7 +48,7 @@ func (v *VolumeSnapshotter) DeleteSnapshot(snapshotID string) error {
 		} else if _, r, err := v.locateSnapshot(ref.id, v.cfg.region); err == nil {
 			region = r
 		} else if isNotFound(err) {
-			log.Info("Snapshot already deleted")
+			log.Info("snapshot already deleted")
 			return nil
 		} else {
 			return fmt.Errorf("deleting snapshot %s: %w", snapshotID, err)
@@ -57,7 +57,7 @@ func (v *VolumeSnapshotter) DeleteSnapshot(snapshotID string) error {
 	if err := v.deleteSnapshot(region, ref.id); err != nil {
 		return fmt.Errorf("deleting snapshot %s: %w", snapshotID, err)
 	}
-	log.Info("Deleted snapshot")
+	log.Info("deleted snapshot")
 	return nil
 }
 

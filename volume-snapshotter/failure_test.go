@@ -18,7 +18,7 @@ func (e *testEnv) copyStatusesIn(region string) map[string]int {
 
 // TestFailedCopies: when ECS fails a cross-region copy, the restore deletes
 // it and copies again once; a second failure fails the restore with the
-// FAQ's prefix and leaves no failed copy behind.
+// prefix of the ACK backup center's FAQ and leaves no failed copy behind.
 func TestFailedCopies(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -52,7 +52,7 @@ func TestFailedCopies(t *testing.T) {
 			if got := e.copyStatusesIn(beijing); mustJSON(got) != mustJSON(tt.wantCopies) {
 				t.Errorf("copies in cn-beijing by status = %v, want %v (failed copies deleted)", got, tt.wantCopies)
 			}
-			if !strings.Contains(e.logs.String(), "Deleted the failed copy") {
+			if !strings.Contains(e.logs.String(), "deleted the failed copy") {
 				t.Errorf("the deletion of the failed copy was not logged:\n%s", e.logs.String())
 			}
 			if tt.wantErr != nil {
@@ -116,7 +116,7 @@ func TestFailedCopyMadeEarlier(t *testing.T) {
 		if _, err := e.snapshotter(beijing, nil).CreateVolumeFromSnapshot(ids[0], "cloud_essd", zoneH, nil); err != nil {
 			t.Fatalf("CreateVolumeFromSnapshot: %v", err)
 		}
-		if !strings.Contains(e.logs.String(), "Reusing the existing copy") {
+		if !strings.Contains(e.logs.String(), "reusing the existing copy") {
 			t.Errorf("the restore did not wait for the existing copy:\n%s", e.logs.String())
 		}
 		if _, ok := e.srv.Snapshot(failing); ok {
@@ -172,7 +172,7 @@ func TestWaitForSnapshot(t *testing.T) {
 		{name: "replicas, ECS fails the snapshot", config: map[string]string{keyReplicaRegions: beijing}, failSnapshots: 1,
 			wantErr: "as failed"},
 		{name: "wait, timeout keeps the snapshot", config: map[string]string{keyWaitForSnapshot: "true", keySnapshotTimeout: "50ms"}, slow: true,
-			wantStatus: ecs.SnapshotProgressing, wantLog: "Snapshot not confirmed accomplished"},
+			wantStatus: ecs.SnapshotProgressing, wantLog: "snapshot not confirmed accomplished"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,12 +60,12 @@ func (v *VolumeSnapshotter) CreateVolumeFromSnapshot(snapshotID, volumeType, vol
 		return "", fmt.Errorf("restoring from snapshot %s: %w", snapshotID, err)
 	}
 	if info.category != wanted {
-		log.Warnf("Zone %s has no %s disks; restored as %s", zone, wanted, info.category)
+		log.Warnf("zone %s has no %s disks; restored as %s", zone, wanted, info.category)
 	}
 	v.mu.Lock()
 	v.restored[id] = info
 	v.mu.Unlock()
-	log.WithFields(map[string]any{"volumeID": id, "zone": zone, "sizeGiB": info.sizeGiB, "category": info.category}).Info("Restored disk from snapshot")
+	log.WithFields(map[string]any{"volumeID": id, "zone": zone, "sizeGiB": info.sizeGiB, "category": info.category}).Info("restored disk from snapshot")
 	return id, nil
 }
 
@@ -94,7 +94,7 @@ func (v *VolumeSnapshotter) zones(region string, log fieldLogger) (map[string][]
 	}
 	inStock, err := v.diskCategoriesInStock(region)
 	if err != nil {
-		log.WithError(err).Warn("Could not ask ECS which disk categories are in stock; choosing from the categories the zones offer")
+		log.WithError(err).Warn("could not ask ECS which disk categories are in stock; choosing from the categories the zones offer")
 		return out, nil
 	}
 	for z := range out {
@@ -167,11 +167,11 @@ func (v *VolumeSnapshotter) chooseZone(volumeAZ, recorded string, zones map[stri
 		nodeZones, err = k.nodeZones()
 	}
 	if err != nil {
-		log.WithError(err).Warn("Could not read the zones of the cluster's nodes")
+		log.WithError(err).Warn("could not read the zones of the cluster's nodes")
 	}
 	for _, z := range nodeZones {
 		if _, ok := zones[z]; ok {
-			log.Infof("The snapshot's zone %q is not in region %s; using zone %s of the cluster's nodes", first(volumeAZ, recorded), v.cfg.region, z)
+			log.Infof("the snapshot's zone %q is not in region %s; using zone %s of the cluster's nodes", first(volumeAZ, recorded), v.cfg.region, z)
 			return z, nil
 		}
 	}
@@ -229,7 +229,7 @@ func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone str
 			return c.CreateDisk(req)
 		})
 		if hasCode(err, categoryRefusedCodes) {
-			log.WithError(err).Infof("Zone %s refuses %s disks; trying the next category", zone, category)
+			log.WithError(err).Infof("zone %s refuses %s disks; trying the next category", zone, category)
 			lastErr = err
 			continue
 		}

@@ -300,7 +300,7 @@ func TestUpstreamPlainSnapshotID(t *testing.T) {
 		t.Errorf("disk = %+v from %+v; want cloud_ssd in %s from a copy of %s", d, cp, zoneBA, plain)
 	}
 	// Without Velero's backup tag there is no backup to copy ahead.
-	if strings.Contains(e.logs.String(), "Started copies of") {
+	if strings.Contains(e.logs.String(), "started copies of") {
 		t.Errorf("copies were started ahead for an upstream snapshot without a backup tag:\n%s", e.logs.String())
 	}
 
