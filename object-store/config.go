@@ -83,15 +83,13 @@ var aliyunEndpoint = regexp.MustCompile(`^oss-([a-z0-9-]+?)(-internal)?\.aliyunc
 
 // parseConfig validates cfg. Every error names the key and says how to fix it.
 func parseConfig(cfg map[string]string) (*settings, error) {
-	return readConfig(config.NewReader(kind, cfg))
+	return config.Parse(kind, cfg, readConfig)
 }
 
 // ConfigKeys returns the BackupStorageLocation config keys the plugin
 // accepts, sorted: those readConfig reads or passes through.
 func ConfigKeys() []string {
-	r := config.NewReader(kind, nil)
-	_, _ = readConfig(r) // fails (no region), but only after reading every key
-	return r.Keys()
+	return config.KeysOf(kind, readConfig)
 }
 
 // readConfig reads every key through r before it checks anything, so that r

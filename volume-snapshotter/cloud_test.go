@@ -26,12 +26,7 @@ import (
 func TestOtherRegionsAtPublicEndpoints(t *testing.T) {
 	e := newTestEnv(t, nil)
 	e.addNode("bj", zoneBA)
-	src := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)
-	id, err := e.snapshotter(hangzhou, nil).CreateSnapshot(src, zoneH, map[string]string{tagVeleroBackup: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.waitAccomplished(rawID(id))
+	id := e.accomplishedSnapshot()
 
 	network, err := ecs.NewNetwork(e.srv, beijing)
 	if err != nil {
@@ -65,6 +60,19 @@ func TestOtherRegionsAtPublicEndpoints(t *testing.T) {
 	if n := calls["ecs-vpc.cn-hangzhou.aliyuncs.com"] + network.Refused()["ecs-vpc.cn-hangzhou.aliyuncs.com"] - refused; n != 0 {
 		t.Errorf("%d calls tried cn-hangzhou's VPC endpoint from cn-beijing", n)
 	}
+}
+
+// accomplishedSnapshot backs up a 20 GiB ESSD of cn-hangzhou-h and waits
+// until the snapshot is accomplished; it returns the Velero snapshot ID.
+func (e *testEnv) accomplishedSnapshot() string {
+	e.t.Helper()
+	src := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)
+	id, err := e.snapshotter(hangzhou, nil).CreateSnapshot(src, zoneH, map[string]string{tagVeleroBackup: "b"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitAccomplished(rawID(id))
+	return id
 }
 
 // snapshotterAt is a snapshotter of region that reaches ECS through network
@@ -368,12 +376,7 @@ func TestSnapshotQuota(t *testing.T) {
 func TestNewCopyNotListedYet(t *testing.T) {
 	e := newTestEnv(t, func(c *ecs.Config) { c.CopyListDelay = 100 * time.Millisecond })
 	e.addNode("bj", zoneBA)
-	src := e.srv.SeedDisk(hangzhou, zoneH, "cloud_essd", 20, nil)
-	id, err := e.snapshotter(hangzhou, nil).CreateSnapshot(src, zoneH, map[string]string{tagVeleroBackup: "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.waitAccomplished(rawID(id))
+	id := e.accomplishedSnapshot()
 	if _, err := e.snapshotter(beijing, nil).CreateVolumeFromSnapshot(id, "cloud_essd", zoneH, nil); err != nil {
 		t.Fatal(err)
 	}

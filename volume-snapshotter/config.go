@@ -69,15 +69,13 @@ type settings struct {
 }
 
 func parseConfig(cfg map[string]string) (*settings, error) {
-	return readConfig(config.NewReader(kind, cfg))
+	return config.Parse(kind, cfg, readConfig)
 }
 
 // ConfigKeys returns the VolumeSnapshotLocation config keys the plugin
 // accepts, sorted: those readConfig reads.
 func ConfigKeys() []string {
-	r := config.NewReader(kind, nil)
-	_, _ = readConfig(r) // fails (no region), but only after reading every key
-	return r.Keys()
+	return config.KeysOf(kind, readConfig)
 }
 
 // readConfig reads every key through r before it checks anything, so that r

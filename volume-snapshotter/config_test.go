@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -138,21 +140,8 @@ func TestSnapshotIDs(t *testing.T) {
 // ConfigKeys lists exactly the keys parseConfig accepts: each one passes
 // (an empty value is unset), and the unknown-key error lists the same.
 func TestConfigKeys(t *testing.T) {
-	keys := ConfigKeys()
-	if len(keys) == 0 {
-		t.Fatal("ConfigKeys() is empty")
-	}
-	for _, key := range keys {
-		cfg := map[string]string{"region": "cn-hangzhou"}
-		if _, set := cfg[key]; !set {
-			cfg[key] = ""
-		}
-		if _, err := parseConfig(cfg); err != nil {
-			t.Errorf("parseConfig with %s set: %v", key, err)
-		}
-	}
-	_, err := parseConfig(map[string]string{"region": "cn-hangzhou", "no-such-key": "x"})
-	if err == nil || !strings.HasSuffix(err.Error(), "valid keys are: "+strings.Join(keys, ", ")) {
-		t.Errorf("unknown-key error %v does not list ConfigKeys() %q", err, keys)
-	}
+	testutil.CheckConfigKeys(t, ConfigKeys(), map[string]string{"region": "cn-hangzhou"}, func(cfg map[string]string) error {
+		_, err := parseConfig(cfg)
+		return err
+	})
 }

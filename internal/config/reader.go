@@ -174,3 +174,16 @@ func quoteAll(keys []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// Parse validates cfg with read, a plugin's reading of its keys.
+func Parse[T any](kind string, cfg map[string]string, read func(*Reader) (T, error)) (T, error) {
+	return read(NewReader(kind, cfg))
+}
+
+// KeysOf returns the keys read accepts, sorted. read must read every key
+// before it returns an error, as it does for an empty config.
+func KeysOf[T any](kind string, read func(*Reader) (T, error)) []string {
+	r := NewReader(kind, nil)
+	_, _ = read(r)
+	return r.Keys()
+}

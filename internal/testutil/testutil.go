@@ -3,8 +3,10 @@ package testutil
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,4 +56,28 @@ func CredentialsFile(t testing.TB, id, secret, token string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// CheckConfigKeys checks that keys are exactly the config keys parse
+// accepts: each one set (empty, that is unset) on top of base passes, and
+// the unknown-key error lists the same keys.
+func CheckConfigKeys(t *testing.T, keys []string, base map[string]string, parse func(map[string]string) error) {
+	t.Helper()
+	if len(keys) == 0 {
+		t.Fatal("no config keys")
+	}
+	for _, key := range keys {
+		cfg := maps.Clone(base)
+		if _, set := cfg[key]; !set {
+			cfg[key] = ""
+		}
+		if err := parse(cfg); err != nil {
+			t.Errorf("config with %s set: %v", key, err)
+		}
+	}
+	cfg := maps.Clone(base)
+	cfg["no-such-key"] = "x"
+	if err := parse(cfg); err == nil || !strings.HasSuffix(err.Error(), "valid keys are: "+strings.Join(keys, ", ")) {
+		t.Errorf("unknown-key error %v does not list the keys %q", err, keys)
+	}
 }

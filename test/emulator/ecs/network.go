@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -137,11 +138,7 @@ func (n *Network) dial(ctx context.Context, network, addr string) (net.Conn, err
 func (n *Network) Refused() map[string]int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make(map[string]int, len(n.refused))
-	for k, v := range n.refused {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(n.refused)
 }
 
 // Close stops the listener.

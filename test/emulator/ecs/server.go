@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -245,11 +246,7 @@ func (s *Server) Responses(code string) int {
 func (s *Server) EndpointCalls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.endpoints))
-	for k, v := range s.endpoints {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.endpoints)
 }
 
 func (s *Server) now() time.Time {

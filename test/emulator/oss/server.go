@@ -20,6 +20,7 @@ package oss
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -439,11 +440,7 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 func (s *Server) Operations() map[string]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.ops))
-	for k, v := range s.ops {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.ops)
 }
 
 // Faults returns the injector given in Config (possibly nil).
