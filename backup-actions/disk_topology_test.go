@@ -7,34 +7,11 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
-
-func diskPV(labels map[string]string, attrs map[string]string, affinity map[string][]string) *corev1.PersistentVolume {
-	pv := &corev1.PersistentVolume{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
-		ObjectMeta: metav1.ObjectMeta{Name: "d-1", Labels: labels},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				CSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-1", VolumeAttributes: attrs},
-			},
-		},
-	}
-	if affinity != nil {
-		term := corev1.NodeSelectorTerm{}
-		for k, v := range affinity {
-			term.MatchExpressions = append(term.MatchExpressions, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: v})
-		}
-		pv.Spec.NodeAffinity = &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{term}}}
-	}
-	return pv
-}
 
 func TestDiskTopology(t *testing.T) {
 	tests := []struct {
@@ -44,47 +21,35 @@ func TestDiskTopology(t *testing.T) {
 		wantZone   string            // the AZ Velero records
 	}{
 		{name: "zone only in CSI node affinity: label added",
-			pv: diskPV(nil, map[string]string{"type": "cloud_essd", "performanceLevel": "PL1"},
-				map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}, corev1.LabelTopologyRegion: {"cn-hangzhou"}}),
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithSize("20Gi"),
+				testutil.WithVolumeAttributes(map[string]string{"type": "cloud_essd", "performanceLevel": "PL1"}),
+				testutil.WithAffinity(diskpv.ZoneKey, "cn-hangzhou-h"), testutil.WithAffinity(corev1.LabelTopologyRegion, "cn-hangzhou")),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"},
 			wantZone:   "cn-hangzhou-h"},
 		{name: "existing deprecated zone label kept, not duplicated: unchanged",
-			pv: diskPV(map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"}, nil,
-				map[string][]string{diskpv.ZoneKey: {"cn-beijing-a"}})},
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithSize("20Gi"),
+				testutil.WithLabels(map[string]string{corev1.LabelFailureDomainBetaZone: "cn-beijing-a", corev1.LabelFailureDomainBetaRegion: "cn-beijing"}),
+				testutil.WithAffinity(diskpv.ZoneKey, "cn-beijing-a"))},
 		{name: "ambiguous zone affinity records nothing",
-			pv: diskPV(nil, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h", "cn-hangzhou-i"}})},
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithSize("20Gi"), testutil.WithAffinity(diskpv.ZoneKey, "cn-hangzhou-h", "cn-hangzhou-i"))},
 		{name: "zone label already there: unchanged",
-			pv: diskPV(map[string]string{corev1.LabelTopologyZone: "cn-hangzhou-h"}, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}})},
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithSize("20Gi"), testutil.InZone("cn-hangzhou-h"))},
 		{name: "FlexVolume disk with zone affinity",
-			pv: func() *corev1.PersistentVolume {
-				p := diskPV(nil, nil, map[string][]string{corev1.LabelFailureDomainBetaZone: {"cn-shanghai-b"}})
-				p.Spec.CSI = nil
-				p.Spec.FlexVolume = &corev1.FlexPersistentVolumeSource{Driver: diskpv.FlexDriver, Options: map[string]string{"volumeId": "d-1"}}
-				return p
-			}(),
+			pv: testutil.DiskPV("d-1", "d-1", testutil.AsFlexVolume(), testutil.WithSize("20Gi"),
+				testutil.WithAffinity(corev1.LabelFailureDomainBetaZone, "cn-shanghai-b")),
 			wantLabels: map[string]string{corev1.LabelTopologyZone: "cn-shanghai-b"},
 			wantZone:   "cn-shanghai-b"},
 		{name: "EBS PV untouched",
-			pv: func() *corev1.PersistentVolume {
-				p := diskPV(nil, map[string]string{"type": "cloud_essd"}, map[string][]string{"topology.ebs.csi.aws.com/zone": {"us-east-1a"}})
-				p.Spec.CSI.Driver = "ebs.csi.aws.com"
-				return p
-			}()},
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithDriver("ebs.csi.aws.com"), testutil.WithSize("20Gi"),
+				testutil.WithVolumeAttributes(map[string]string{"type": "cloud_essd"}), testutil.WithAffinity("topology.ebs.csi.aws.com/zone", "us-east-1a"))},
 		{name: "NAS PV untouched",
-			pv: func() *corev1.PersistentVolume {
-				p := diskPV(nil, nil, map[string][]string{diskpv.ZoneKey: {"cn-hangzhou-h"}})
-				p.Spec.CSI.Driver = "nasplugin.csi.alibabacloud.com"
-				return p
-			}()},
+			pv: testutil.DiskPV("d-1", "d-1", testutil.WithDriver("nasplugin.csi.alibabacloud.com"), testutil.WithSize("20Gi"),
+				testutil.WithAffinity(diskpv.ZoneKey, "cn-hangzhou-h"))},
 	}
 	a := &DiskTopologyAction{log: logrus.New()}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tc.pv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := &unstructured.Unstructured{Object: m}
+			in := testutil.Unstructured(tc.pv)
 			orig := in.DeepCopy()
 			out, extra, opID, post, err := a.Execute(in, &velerov1.Backup{})
 			if err != nil {

@@ -1,7 +1,6 @@
 package backupactions
 
 import (
-	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
 )
 
@@ -10,9 +9,4 @@ func Initializers() map[string]common.HandlerInitializer {
 	return map[string]common.HandlerInitializer{
 		NameDiskTopology: NewDiskTopologyAction,
 	}
-}
-
-// Register registers every BackupItemAction (v2) with the plugin server.
-func Register(s framework.Server) framework.Server {
-	return s.RegisterBackupItemActionsV2(Initializers())
 }

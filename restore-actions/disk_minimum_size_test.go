@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func TestDiskMinimumSize(t *testing.T) {
@@ -31,12 +32,12 @@ func TestDiskMinimumSize(t *testing.T) {
 		wantErr  []string // error substrings
 		maxCalls int      // API calls allowed
 	}{
-		{name: "CSI disk PV below minimum raised", item: csiPV("pv1", diskpv.CSIDriver, "10Gi", ""), wantSize: "20Gi", maxCalls: 1},
-		{name: "FlexVolume disk PV below minimum raised", item: flexPV("pv1", "5Gi"), wantSize: "20Gi", maxCalls: 1},
-		{name: "disk PV at minimum untouched", item: csiPV("pv1", diskpv.CSIDriver, "20Gi", ""), maxCalls: 1},
-		{name: "EBS PV untouched, no API call", item: csiPV("pv1", "ebs.csi.aws.com", "1Gi", ""), maxCalls: 0},
-		{name: "NAS PV untouched, no API call", item: csiPV("pv1", NASCSIDriver, "1Gi", ""), maxCalls: 0},
-		{name: "OSS PV untouched, no API call", item: csiPV("pv1", "ossplugin.csi.alibabacloud.com", "1Gi", ""), maxCalls: 0},
+		{name: "CSI disk PV below minimum raised", item: testutil.DiskPV("pv1", "vol-1", testutil.WithSize("10Gi"), rwo), wantSize: "20Gi", maxCalls: 1},
+		{name: "FlexVolume disk PV below minimum raised", item: testutil.DiskPV("pv1", "d-flex1", testutil.AsFlexVolume(), testutil.WithFSType("ext4"), testutil.WithSize("5Gi"), rwo), wantSize: "20Gi", maxCalls: 1},
+		{name: "disk PV at minimum untouched", item: testutil.DiskPV("pv1", "vol-1", testutil.WithSize("20Gi"), rwo), maxCalls: 1},
+		{name: "EBS PV untouched, no API call", item: testutil.DiskPV("pv1", "vol-1", testutil.WithDriver("ebs.csi.aws.com"), testutil.WithSize("1Gi"), rwo), maxCalls: 0},
+		{name: "NAS PV untouched, no API call", item: testutil.DiskPV("pv1", "vol-1", testutil.WithDriver(NASCSIDriver), testutil.WithSize("1Gi"), rwo), maxCalls: 0},
+		{name: "OSS PV untouched, no API call", item: testutil.DiskPV("pv1", "vol-1", testutil.WithDriver("ossplugin.csi.alibabacloud.com"), testutil.WithSize("1Gi"), rwo), maxCalls: 0},
 		{name: "PVC with disk provisioner annotation raised without reading classes",
 			item:     pvc("c", ptr("gone"), "1Gi", map[string]string{annStorageProvisioner: diskpv.CSIDriver}),
 			wantSize: "20Gi", maxCalls: 1},
@@ -57,17 +58,17 @@ func TestDiskMinimumSize(t *testing.T) {
 		{name: "PVC without request untouched, no API call", item: pvc("c", ptr("alicloud-disk-essd"), "", nil), maxCalls: 0},
 		{name: "PVC above minimum untouched", item: pvc("c", ptr("alicloud-disk-essd"), "50Gi", nil), maxCalls: 2},
 		{name: "configured minimum 40Gi", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "40Gi"})},
-			item: csiPV("pv1", diskpv.CSIDriver, "30Gi", ""), wantSize: "40Gi", maxCalls: 1},
+			item: testutil.DiskPV("pv1", "vol-1", testutil.WithSize("30Gi"), rwo), wantSize: "40Gi", maxCalls: 1},
 		{name: "per-restore minimum overrides cluster-wide", config: "mig",
 			extra: []runtime.Object{
 				pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "40Gi"}),
 				restoreCM("mig", map[string]string{KeyDiskMinimumSize: "25Gi"}),
 			},
-			item: csiPV("pv1", diskpv.CSIDriver, "10Gi", ""), wantSize: "25Gi", maxCalls: 2},
+			item: testutil.DiskPV("pv1", "vol-1", testutil.WithSize("10Gi"), rwo), wantSize: "25Gi", maxCalls: 2},
 		{name: "minimum 0 turns it off", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "0"})},
-			item: csiPV("pv1", diskpv.CSIDriver, "1Gi", ""), maxCalls: 1},
+			item: testutil.DiskPV("pv1", "vol-1", testutil.WithSize("1Gi"), rwo), maxCalls: 1},
 		{name: "malformed minimum fails the item", extra: []runtime.Object{pluginCM("min", NameDiskMinimumSize, map[string]string{KeyDiskMinimumSize: "twenty"})},
-			item:    csiPV("pv1", diskpv.CSIDriver, "1Gi", ""),
+			item:    testutil.DiskPV("pv1", "vol-1", testutil.WithSize("1Gi"), rwo),
 			wantErr: []string{"ConfigMap velero/min", KeyDiskMinimumSize, `"twenty"`, "20Gi"}},
 		{name: "negative minimum fails the item", config: "mig", extra: []runtime.Object{restoreCM("mig", map[string]string{KeyDiskMinimumSize: "-1Gi"})},
 			item:    pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil),
@@ -155,7 +156,7 @@ func TestDiskMinimumSizeCachesPerRestore(t *testing.T) {
 	a := &DiskMinimumSizeAction{base{log: testLog(), env: env}}
 	r1 := testRestore("r1", "mig")
 	for i := 0; i < 50; i++ {
-		out, err := run(t, a, item(t, pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), r1)
+		out, err := run(t, a, testutil.Unstructured(pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), r1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestDiskMinimumSizeCachesPerRestore(t *testing.T) {
 	if n := len(client.Actions()); n != 2 {
 		t.Fatalf("%d API calls for 50 items, want 2: %v", n, client.Actions())
 	}
-	if _, err := run(t, a, item(t, pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), testRestore("r2", "mig")); err != nil {
+	if _, err := run(t, a, testutil.Unstructured(pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), testRestore("r2", "mig")); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(client.Actions()); n != 4 {
@@ -209,7 +210,7 @@ func TestDiskMinimumSizeConcurrent(t *testing.T) {
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {
 		go func() {
-			_, err := run(t, a, item(t, pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), testRestore("r1", "mig"))
+			_, err := run(t, a, testutil.Unstructured(pvc("c", ptr("alicloud-disk-essd"), "1Gi", nil)), testRestore("r1", "mig"))
 			errs <- err
 		}()
 	}

@@ -9,9 +9,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func TestFlexVolumeToCSI(t *testing.T) {
+	// flexPV is the 20Gi ext4 FlexVolume disk PV of disk d-flex1 the cases vary.
+	flexPV := func() *corev1.PersistentVolume {
+		return testutil.DiskPV("pv", "d-flex1", testutil.AsFlexVolume(), testutil.WithFSType("ext4"), testutil.WithSize("20Gi"), rwo)
+	}
 	withLabels := func(p *corev1.PersistentVolume, l map[string]string) *corev1.PersistentVolume {
 		p.Labels = l
 		return p
@@ -21,13 +26,13 @@ func TestFlexVolumeToCSI(t *testing.T) {
 		p.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Key = key
 		return p
 	}
-	noID := flexPV("pv", "20Gi")
+	noID := flexPV()
 	delete(noID.Spec.FlexVolume.Options, "volumeId")
 	// The VolumeSnapshotter reads VolumeId too: both plugins must agree.
-	upperID := flexPV("pv", "20Gi")
+	upperID := flexPV()
 	delete(upperID.Spec.FlexVolume.Options, "volumeId")
 	upperID.Spec.FlexVolume.Options["VolumeId"] = "d-flex2"
-	optFS := flexPV("pv", "20Gi")
+	optFS := flexPV()
 	optFS.Spec.FlexVolume.FSType = ""
 	optFS.Spec.FlexVolume.Options["fsType"] = "xfs"
 	optFS.Spec.FlexVolume.ReadOnly = true
@@ -44,13 +49,13 @@ func TestFlexVolumeToCSI(t *testing.T) {
 		maxCalls int
 	}{
 		{name: "FlexVolume disk PV with zone label",
-			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelTopologyZone: "cn-beijing-a"}),
+			item:    withLabels(flexPV(), map[string]string{corev1.LabelTopologyZone: "cn-beijing-a"}),
 			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-beijing-a", maxCalls: 1},
 		{name: "zone from the deprecated label",
-			item:    withLabels(flexPV("pv", "20Gi"), map[string]string{corev1.LabelFailureDomainBetaZone: "cn-hangzhou-h"}),
+			item:    withLabels(flexPV(), map[string]string{corev1.LabelFailureDomainBetaZone: "cn-hangzhou-h"}),
 			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-h", maxCalls: 1},
 		{name: "zone from node affinity",
-			item:    withAffinity(flexPV("pv", "20Gi"), corev1.LabelFailureDomainBetaZone, "cn-hangzhou-i"),
+			item:    withAffinity(flexPV(), corev1.LabelFailureDomainBetaZone, "cn-hangzhou-i"),
 			wantCSI: &corev1.CSIPersistentVolumeSource{Driver: diskpv.CSIDriver, VolumeHandle: "d-flex1", FSType: "ext4"}, wantZone: "cn-hangzhou-i", maxCalls: 1},
 		{name: "fsType from options, read-only kept, no zone",
 			item:    optFS,
@@ -61,14 +66,14 @@ func TestFlexVolumeToCSI(t *testing.T) {
 		{name: "FlexVolume without volumeId", item: noID, wantErr: []string{"PV pv", "options.VolumeId", "options.volumeId"}},
 		{name: "opted out per restore", config: "mig",
 			objs: []runtime.Object{restoreCM("mig", map[string]string{KeyFlexVolumeToCSI: "false"})},
-			item: flexPV("pv", "20Gi"), maxCalls: 1},
+			item: flexPV(), maxCalls: 1},
 		{name: "malformed opt-out",
 			objs:    []runtime.Object{pluginCM("flex", NameFlexVolumeToCSI, map[string]string{KeyFlexVolumeToCSI: "si"})},
-			item:    flexPV("pv", "20Gi"),
+			item:    flexPV(),
 			wantErr: []string{"ConfigMap velero/flex", KeyFlexVolumeToCSI}},
-		{name: "CSI disk PV untouched, no API call", item: csiPV("pv", diskpv.CSIDriver, "20Gi", ""), maxCalls: 0},
+		{name: "CSI disk PV untouched, no API call", item: testutil.DiskPV("pv", "vol-1", testutil.WithSize("20Gi"), rwo), maxCalls: 0},
 		{name: "other FlexVolume PV untouched, no API call", item: func() runtime.Object {
-			p := flexPV("pv", "20Gi")
+			p := flexPV()
 			p.Spec.FlexVolume.Driver = "alicloud/nas"
 			return p
 		}(), maxCalls: 0},

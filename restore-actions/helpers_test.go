@@ -6,6 +6,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"github.com/vmware-tanzu/velero/pkg/builder"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 const veleroNS = "velero"
@@ -74,17 +75,6 @@ func node(name, zone string) *corev1.Node {
 	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelTopologyZone: zone}}}
 }
 
-// item converts a typed object (with TypeMeta set) to the unstructured form
-// Velero hands to actions.
-func item(t testing.TB, obj runtime.Object) *unstructured.Unstructured {
-	t.Helper()
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: m}
-}
-
 type executor interface {
 	Execute(*velero.RestoreItemActionExecuteInput) (*velero.RestoreItemActionExecuteOutput, error)
 }
@@ -115,7 +105,7 @@ type actionCase struct {
 func (c actionCase) execute(t *testing.T, newAction func(base) executor) (in, out *unstructured.Unstructured, ok bool) {
 	t.Helper()
 	env, client := newTestEnv(c.objs...)
-	in = item(t, c.item)
+	in = testutil.Unstructured(c.item)
 	out, err := run(t, newAction(base{log: testLog(), env: env}), in.DeepCopy(), c.restore)
 	if c.wantErr != nil {
 		assertErrContains(t, err, c.wantErr...)
@@ -161,53 +151,27 @@ func ptr[T any](v T) *T { return &v }
 
 func qty(s string) resource.Quantity { return resource.MustParse(s) }
 
-var (
-	pvcType = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
-	pvType  = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"}
-	stsType = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"}
-)
+var stsType = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"}
 
 func pvc(name string, class *string, size string, ann map[string]string, modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
 	if len(modes) == 0 {
 		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
 	}
-	p := &corev1.PersistentVolumeClaim{
-		TypeMeta:   pvcType,
-		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: name, Annotations: ann},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			StorageClassName: class,
-			AccessModes:      modes,
-		},
+	b := builder.ForPersistentVolumeClaim("app", name)
+	if class != nil {
+		b = b.StorageClass(*class)
 	}
 	if size != "" {
-		p.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: qty(size)}
+		b = b.RequestResource(corev1.ResourceList{corev1.ResourceStorage: qty(size)})
 	}
+	p := b.Result()
+	p.Annotations = ann
+	p.Spec.AccessModes = modes
 	return p
 }
 
-func csiPV(name, driver, size, class string) *corev1.PersistentVolume {
-	return &corev1.PersistentVolume{
-		TypeMeta:   pvType,
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:         corev1.ResourceList{corev1.ResourceStorage: qty(size)},
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: class,
-			PersistentVolumeSource: corev1.PersistentVolumeSource{
-				CSI: &corev1.CSIPersistentVolumeSource{Driver: driver, VolumeHandle: "vol-1"},
-			},
-		},
-	}
-}
-
-func flexPV(name, size string) *corev1.PersistentVolume {
-	pv := csiPV(name, "", size, "")
-	pv.Spec.PersistentVolumeSource = corev1.PersistentVolumeSource{
-		FlexVolume: &corev1.FlexPersistentVolumeSource{Driver: diskpv.FlexDriver, FSType: "ext4",
-			Options: map[string]string{"volumeId": "d-flex1"}},
-	}
-	return pv
-}
+// rwo gives a PV the access mode of disk PVs.
+var rwo = testutil.WithAccessModes(corev1.ReadWriteOnce)
 
 func statefulSet(templates ...corev1.PersistentVolumeClaim) *stsObj {
 	s := &stsObj{}

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 const testDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -124,7 +126,7 @@ func TestImageRegistryMappingKinds(t *testing.T) {
 				KeyImageRegistryMapping: "docker.io/library/: registry.cn-beijing.aliyuncs.com/my-registry/\n",
 			}))
 			a := &ImageRegistryMappingAction{base{log: testLog(), env: env}}
-			in := item(t, obj)
+			in := testutil.Unstructured(obj)
 			orig := in.DeepCopy()
 			out, err := run(t, a, in, testRestore("r1", ""))
 			if err != nil {

@@ -1,7 +1,6 @@
 package restoreactions
 
 import (
-	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
 	riav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/restoreitemaction/v2"
 )
@@ -15,11 +14,6 @@ func Initializers() map[string]common.HandlerInitializer {
 		NameStorageClassMapping:  NewStorageClassMappingAction,
 		NameFlexVolumeToCSI:      NewFlexVolumeToCSIAction,
 	}
-}
-
-// Register registers every RestoreItemAction (v2) with the plugin server.
-func Register(s framework.Server) framework.Server {
-	return s.RegisterRestoreItemActionsV2(Initializers())
 }
 
 var (

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func TestInitializers(t *testing.T) {
@@ -57,19 +57,19 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 	env := &Env{Namespace: veleroNS, restores: map[types.UID]*restoreState{},
 		client: func() (kubernetes.Interface, error) { return nil, fmt.Errorf("no cluster") }}
 	b := base{log: testLog(), env: env}
-	ebs := csiPV("pv", "ebs.csi.aws.com", "1Gi", "")
+	ebs := testutil.DiskPV("pv", "vol-1", testutil.WithDriver("ebs.csi.aws.com"), testutil.WithSize("1Gi"), rwo)
 	cases := []struct {
 		a    executor
 		item runtime.Object
 	}{
 		{&DiskMinimumSizeAction{b}, ebs},
-		{&StorageClassMappingAction{b}, csiPV("pv", diskpv.CSIDriver, "1Gi", "")},
+		{&StorageClassMappingAction{b}, testutil.DiskPV("pv", "vol-1", testutil.WithSize("1Gi"), rwo)},
 		{&FlexVolumeToCSIAction{b}, ebs},
 		{&ImageRegistryMappingAction{b}, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}},
 		{&SLBListenersAction{b}, service(corev1.ServiceTypeClusterIP, nil, nil)},
 	}
 	for _, c := range cases {
-		in := item(t, c.item)
+		in := testutil.Unstructured(c.item)
 		out, err := run(t, c.a, in.DeepCopy(), testRestore("r", "cfg"))
 		if err != nil {
 			t.Errorf("%T: %v", c.a, err)
@@ -78,6 +78,6 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 		assertSame(t, in, out)
 	}
 	// And an item that needs the cluster reports why it cannot read it.
-	_, err := run(t, &DiskMinimumSizeAction{b}, item(t, csiPV("pv", diskpv.CSIDriver, "1Gi", "")), testRestore("r", ""))
+	_, err := run(t, &DiskMinimumSizeAction{b}, testutil.Unstructured(testutil.DiskPV("pv", "vol-1", testutil.WithSize("1Gi"), rwo)), testRestore("r", ""))
 	assertErrContains(t, err, "no cluster")
 }

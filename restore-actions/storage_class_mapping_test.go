@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func TestStorageClassMapping(t *testing.T) {
@@ -74,17 +75,17 @@ to-ebs: gp3
 			wantErr: []string{"accessMode of PVC app/c is ReadOnlyMany"}},
 		{name: "malformed mapping", extra: []runtime.Object{restoreCM("mig", map[string]string{KeyStorageClassMapping: "- a"})},
 			item: pvc("c", ptr("old-disk"), "30Gi", nil), wantErr: []string{"ConfigMap velero/mig", KeyStorageClassMapping, "YAML map"}},
-		{name: "disk PV mapped and raised", item: csiPV("pv", diskpv.CSIDriver, "10Gi", "old-disk"),
+		{name: "disk PV mapped and raised", item: testutil.DiskPV("pv", "vol-1", testutil.WithSize("10Gi"), testutil.WithStorageClass("old-disk"), rwo),
 			wantClass: "alicloud-disk-topology-alltype", wantSize: "20Gi", maxCalls: 2},
 		{name: "FlexVolume disk PV mapped to CSI disk class", item: func() runtime.Object {
-			p := flexPV("pv", "30Gi")
+			p := testutil.DiskPV("pv", "d-flex1", testutil.AsFlexVolume(), testutil.WithFSType("ext4"), testutil.WithSize("30Gi"), rwo)
 			p.Spec.StorageClassName = "old-disk"
 			return p
 		}(), wantClass: "alicloud-disk-topology-alltype", wantSize: "30Gi", maxCalls: 2},
-		{name: "NAS PV cannot become a disk class", item: csiPV("pv", NASCSIDriver, "10Gi", "old-disk"),
+		{name: "NAS PV cannot become a disk class", item: testutil.DiskPV("pv", "vol-1", testutil.WithDriver(NASCSIDriver), testutil.WithSize("10Gi"), testutil.WithStorageClass("old-disk"), rwo),
 			wantErr: []string{"PV pv", NASCSIDriver, "file-system backup or data mover"}},
-		{name: "PV without class untouched, no API call", item: csiPV("pv", diskpv.CSIDriver, "1Gi", ""), maxCalls: 0},
-		{name: "PV of unmapped class untouched", item: csiPV("pv", diskpv.CSIDriver, "1Gi", "other"), maxCalls: 1},
+		{name: "PV without class untouched, no API call", item: testutil.DiskPV("pv", "vol-1", testutil.WithSize("1Gi"), rwo), maxCalls: 0},
+		{name: "PV of unmapped class untouched", item: testutil.DiskPV("pv", "vol-1", testutil.WithSize("1Gi"), testutil.WithStorageClass("other"), rwo), maxCalls: 1},
 		{name: "StatefulSet templates mapped",
 			item: statefulSet(
 				template("data", ptr("old-disk"), "10Gi"),

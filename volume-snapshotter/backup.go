@@ -11,6 +11,7 @@ import (
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/sirupsen/logrus"
 )
 
 // ECS allows 20 tags per resource, keys and values of at most 128 characters.
@@ -100,7 +101,7 @@ func (v *VolumeSnapshotter) CreateSnapshot(volumeID, volumeAZ string, tags map[s
 
 // createSnapshot calls CreateSnapshot, waiting while an earlier snapshot of
 // the same disk is still being made (ECS allows one at a time per disk).
-func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapshotRequest, log fieldLogger) (string, error) {
+func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapshotRequest, log logrus.FieldLogger) (string, error) {
 	var id string
 	_, err := v.wait(v.cfg.snapshotTimeout, func() (bool, string, error) {
 		resp, err := call(v, region, "CreateSnapshot", func(c ecsAPI) (*ecs.CreateSnapshotResponse, error) {
@@ -129,7 +130,7 @@ func (v *VolumeSnapshotter) createSnapshot(region string, req *ecs.CreateSnapsho
 // set (0 keeps the snapshot until Velero deletes it), else the Backup's TTL
 // rounded up to whole days. A failed Backup lookup is logged and leaves the
 // snapshot without expiry; Velero's garbage collection still deletes it.
-func (v *VolumeSnapshotter) retentionDays(backup string, log fieldLogger) *int32 {
+func (v *VolumeSnapshotter) retentionDays(backup string, log logrus.FieldLogger) *int32 {
 	switch {
 	case v.cfg.retentionDays > 0:
 		return tea.Int32(int32(v.cfg.retentionDays))
@@ -172,7 +173,7 @@ func ttlDays(ttl time.Duration) *int32 {
 // elsewhere), Velero's backup and PV, the other tags Velero passes (the
 // Backup's labels), then the disk's own user tags. System tags (acs:, aliyun)
 // and tags ECS would refuse are dropped.
-func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[string]string, log fieldLogger) []tag {
+func (v *VolumeSnapshotter) snapshotTags(d *disk, region string, velero map[string]string, log logrus.FieldLogger) []tag {
 	record := sourceMeta{region: region, zone: tea.StringValue(d.ZoneId), category: tea.StringValue(d.Category),
 		performanceLevel: tea.StringValue(d.PerformanceLevel), sizeGiB: int64(tea.Int32Value(d.Size))}
 	return mergeTags(createTagRule, [][]tag{
@@ -198,7 +199,7 @@ func sortedTags(m map[string]string, skip ...string) []tag {
 
 // mergeTags keeps the first tag of each key that valid accepts, in order, up
 // to maxTags.
-func mergeTags(valid tagRule, groups [][]tag, log fieldLogger) []tag {
+func mergeTags(valid tagRule, groups [][]tag, log logrus.FieldLogger) []tag {
 	var out, dropped []tag
 	seen := map[string]bool{}
 	for gi, g := range groups {

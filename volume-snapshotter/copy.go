@@ -7,6 +7,7 @@ import (
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/sirupsen/logrus"
 )
 
 // errCrossRegion starts every error of a cross-region copy, in the words of
@@ -16,7 +17,7 @@ const errCrossRegion = "ECS snapshot cross region request failed"
 // replicate copies src, a new accomplished snapshot (ECS copies only those),
 // to each replicaRegions region. It does not wait for the copies, which ECS
 // completes on its own.
-func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldLogger) {
+func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log logrus.FieldLogger) {
 	for _, dest := range v.cfg.replicaRegions {
 		id, err := v.startCopy(src, ref.region, dest, derivedToken("replica", ref.region, ref.id, dest), true, log)
 		if err != nil {
@@ -30,7 +31,7 @@ func (v *VolumeSnapshotter) replicate(src *snapshot, ref snapshotRef, log fieldL
 // localSnapshot returns a snapshot in the location's region to restore from:
 // the snapshot itself when it is there, else a copy — an existing one, or a
 // new one made and waited for.
-func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*snapshot, error) {
+func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log logrus.FieldLogger) (*snapshot, error) {
 	target := v.cfg.region
 	if ref.region == target || ref.region == "" {
 		// Waits when the restore comes right after the backup: ECS makes
@@ -57,7 +58,7 @@ func (v *VolumeSnapshotter) localSnapshot(ref snapshotRef, log fieldLogger) (*sn
 // copy made earlier (by a previous restore, replicaRegions, or anyone else)
 // is reused; the source region is asked only when there is none, so a
 // restore from a replica works while the source region is down.
-func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log fieldLogger) (*snapshot, error) {
+func (v *VolumeSnapshotter) copyToTarget(ref snapshotRef, log logrus.FieldLogger) (*snapshot, error) {
 	target := v.cfg.region
 	existing, err := v.findCopy(target, ref.id)
 	if err != nil {
@@ -134,7 +135,7 @@ func isCopyLost(err error) bool {
 // in waitErr, a failure, so that it neither counts against the snapshot quota
 // nor waits for its retention. A failure to delete is logged and does not
 // stop the restore.
-func (v *VolumeSnapshotter) deleteFailedCopy(region, id string, waitErr error, log fieldLogger) {
+func (v *VolumeSnapshotter) deleteFailedCopy(region, id string, waitErr error, log logrus.FieldLogger) {
 	var failed *snapshotFailedError
 	if !errors.As(waitErr, &failed) {
 		return
@@ -251,7 +252,7 @@ func bestCopy(list []*snapshot) *snapshot {
 // it needs nothing from the source region. ECS refuses a copy while an
 // earlier copy of the same disk to dest is unfinished; with waitIfBusy it
 // waits for that one (up to copyTimeout), else it returns the refusal.
-func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, waitIfBusy bool, log fieldLogger) (string, error) {
+func (v *VolumeSnapshotter) startCopy(src *snapshot, srcRegion, dest, token string, waitIfBusy bool, log logrus.FieldLogger) (string, error) {
 	srcID := tea.StringValue(src.SnapshotId)
 	meta := sourceMetaOf(src, srcRegion)
 	tags := mergeTags(copyTagRule, [][]tag{append([]tag{{tagSourceSnapshotID, srcID}}, meta.recordTags()...), {
@@ -337,7 +338,7 @@ const notListedPolls = 24
 
 // waitSnapshot waits until the snapshot is accomplished (or usable, see
 // snapshotWait), logging progress.
-func (v *VolumeSnapshotter) waitSnapshot(region, id string, w snapshotWait, log fieldLogger) (*snapshot, error) {
+func (v *VolumeSnapshotter) waitSnapshot(region, id string, w snapshotWait, log logrus.FieldLogger) (*snapshot, error) {
 	var s *snapshot
 	last := ""
 	missing := 0

@@ -5,6 +5,7 @@ import (
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/sirupsen/logrus"
 )
 
 // defaultCopiesAhead is the default of the copiesAhead config key: how many
@@ -23,7 +24,7 @@ const defaultCopiesAhead = 19
 // find their copy progressing or accomplished. The returned stop ends the
 // wait for sources still in progress and returns when the goroutine has,
 // so nothing outlives the CreateVolumeFromSnapshot call.
-func (v *VolumeSnapshotter) startCopiesAhead(src *snapshot, srcRegion string, log fieldLogger) (stop func()) {
+func (v *VolumeSnapshotter) startCopiesAhead(src *snapshot, srcRegion string, log logrus.FieldLogger) (stop func()) {
 	backup := snapshotTags(src)[tagVeleroBackup]
 	// Snapshots without Velero's backup tag (such as the upstream
 	// plugin's) have no backup to look up.
@@ -61,7 +62,7 @@ func (v *VolumeSnapshotter) startCopiesAhead(src *snapshot, srcRegion string, lo
 // at most copiesAhead of them. Accomplished snapshots are copied at once;
 // those still in progress (a restore right after the backup) are polled
 // until quit. Failures are warnings: the volume's own restore copies it.
-func (v *VolumeSnapshotter) copyAhead(current, srcRegion, backup string, quit <-chan struct{}, log fieldLogger) {
+func (v *VolumeSnapshotter) copyAhead(current, srcRegion, backup string, quit <-chan struct{}, log logrus.FieldLogger) {
 	target := v.cfg.region
 	var started, failed int
 	defer func() {

@@ -12,7 +12,6 @@ import (
 	ecsclient "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,7 +19,6 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
-	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
@@ -168,36 +166,6 @@ func (e *testEnv) waitAccomplished(id string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	e.t.Fatalf("snapshot %s not accomplished", id)
-}
-
-// csiPV is an ACK CSI disk PV in zone with the usual labels and affinity.
-func csiPV(name, diskID, zone string) *unstructured.Unstructured {
-	return mustUnstructured(&corev1.PersistentVolume{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			"topology.kubernetes.io/zone":   zone,
-			"topology.kubernetes.io/region": hangzhou,
-		}},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-				Driver: diskpv.CSIDriver, VolumeHandle: diskID, FSType: "ext4",
-			}},
-			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{
-					Key: "topology.diskplugin.csi.alibabacloud.com/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
-				}},
-			}}}},
-		},
-	})
-}
-
-func mustUnstructured(obj runtime.Object) *unstructured.Unstructured {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		panic(err)
-	}
-	return &unstructured.Unstructured{Object: m}
 }
 
 func toPVT(t *testing.T, u runtime.Unstructured) *corev1.PersistentVolume {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 func pvWith(src corev1.PersistentVolumeSource) *corev1.PersistentVolume {
@@ -40,7 +41,7 @@ func TestGetVolumeID(t *testing.T) {
 	v := NewVolumeSnapshotter(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := v.GetVolumeID(mustUnstructured(pvWith(tt.src)))
+			got, err := v.GetVolumeID(testutil.Unstructured(pvWith(tt.src)))
 			if err != nil || got != tt.want {
 				t.Errorf("GetVolumeID = %q, %v; want %q, nil", got, err, tt.want)
 			}
@@ -117,7 +118,7 @@ func TestSetVolumeID(t *testing.T) {
 			v.mu.Lock()
 			v.restored[remembered] = diskInfo{zone: "cn-beijing-b", sizeGiB: 20, category: "cloud_essd"}
 			v.mu.Unlock()
-			out, err := v.SetVolumeID(mustUnstructured(tt.pv), tt.diskID)
+			out, err := v.SetVolumeID(testutil.Unstructured(tt.pv), tt.diskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,13 +135,13 @@ func TestSetVolumeID(t *testing.T) {
 
 	t.Run("NAS PV refused", func(t *testing.T) {
 		nas := pvWith(corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "nasplugin.csi.alibabacloud.com", VolumeHandle: "nas"}})
-		_, err := v.SetVolumeID(mustUnstructured(nas), seeded)
+		_, err := v.SetVolumeID(testutil.Unstructured(nas), seeded)
 		if err == nil || !strings.Contains(err.Error(), "only disk type PVs support cross-region restore") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("unknown disk", func(t *testing.T) {
-		_, err := v.SetVolumeID(mustUnstructured(csi()), "d-2znotthere")
+		_, err := v.SetVolumeID(testutil.Unstructured(csi()), "d-2znotthere")
 		if err == nil || !strings.Contains(err.Error(), "disk d-2znotthere not found in region cn-beijing") {
 			t.Errorf("err = %v", err)
 		}

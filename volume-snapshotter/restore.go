@@ -9,6 +9,7 @@ import (
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/sirupsen/logrus"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 )
@@ -75,7 +76,7 @@ func (v *VolumeSnapshotter) CreateVolumeFromSnapshot(snapshotID, volumeType, vol
 // sold out or not; they are used only when DescribeAvailableResource fails
 // (a RAM policy without ecs:DescribeAvailableResource, say). A nil list means
 // ECS did not say, taken as "any"; an empty one means none.
-func (v *VolumeSnapshotter) zones(region string, log fieldLogger) (map[string][]string, error) {
+func (v *VolumeSnapshotter) zones(region string, log logrus.FieldLogger) (map[string][]string, error) {
 	resp, err := call(v, region, "DescribeZones", func(c ecsAPI) (*ecs.DescribeZonesResponse, error) {
 		return c.DescribeZones(&ecs.DescribeZonesRequest{RegionId: tea.String(region)})
 	})
@@ -144,7 +145,7 @@ func (v *VolumeSnapshotter) diskCategoriesInStock(region string) (map[string][]s
 // zone at backup time when the region has it (same-region restore), else the
 // recorded zone of the source disk, else the zone config key, else the zone
 // most of the cluster's nodes are in.
-func (v *VolumeSnapshotter) chooseZone(volumeAZ, recorded string, zones map[string][]string, log fieldLogger) (string, error) {
+func (v *VolumeSnapshotter) chooseZone(volumeAZ, recorded string, zones map[string][]string, log logrus.FieldLogger) (string, error) {
 	for _, z := range []string{volumeAZ, recorded} {
 		if _, ok := zones[z]; ok && z != "" {
 			return z, nil
@@ -193,7 +194,7 @@ func categoryOrder(wanted string, offered []string) []string {
 
 // createDisk calls CreateDisk with the first category the zone accepts and
 // waits until the disk is Available.
-func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone string, categories []string, iops *int64, ref snapshotRef, log fieldLogger) (string, diskInfo, error) {
+func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone string, categories []string, iops *int64, ref snapshotRef, log logrus.FieldLogger) (string, diskInfo, error) {
 	if len(categories) == 0 {
 		return "", diskInfo{}, fmt.Errorf("zone %s offers none of the disk categories %s", zone, strings.Join(categoryFallback, ", "))
 	}
@@ -247,7 +248,7 @@ func (v *VolumeSnapshotter) createDisk(snap *snapshot, meta sourceMeta, zone str
 }
 
 // waitDisk waits until the new disk is Available (diskTimeout).
-func (v *VolumeSnapshotter) waitDisk(region, id string, log fieldLogger) (*disk, error) {
+func (v *VolumeSnapshotter) waitDisk(region, id string, log logrus.FieldLogger) (*disk, error) {
 	var d *disk
 	_, err := v.wait(v.cfg.diskTimeout, func() (bool, string, error) {
 		var err error

@@ -12,6 +12,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 )
@@ -110,7 +111,8 @@ func TestCrossRegionRestore(t *testing.T) {
 		t.Errorf("copy tags %v retention %d; want the source's record and 3 days", cp.Tags, cp.RetentionDays)
 	}
 
-	pv := csiPV("pvc-1234", src, zoneH)
+	pv := testutil.Unstructured(testutil.DiskPV("pvc-1234", src, testutil.InZone(zoneH), testutil.WithLabels(map[string]string{corev1.LabelTopologyRegion: hangzhou}),
+		testutil.WithSize("10Gi"), testutil.WithFSType("ext4")))
 	out, err := bj.SetVolumeID(pv, diskID)
 	if err != nil {
 		t.Fatalf("SetVolumeID: %v", err)
@@ -186,7 +188,8 @@ func TestRestoredSize(t *testing.T) {
 			if d.SizeGiB != tt.wantSize || d.Category != tt.category || d.ZoneID != zoneI {
 				t.Errorf("restored %s %d GiB as %s %d GiB in %s; want %d GiB in %s", tt.category, tt.size, d.Category, d.SizeGiB, d.ZoneID, tt.wantSize, zoneI)
 			}
-			pv, err := hz.SetVolumeID(csiPV("pv-"+src, src, zoneI), diskID)
+			pv, err := hz.SetVolumeID(testutil.Unstructured(testutil.DiskPV("pv-"+src, src, testutil.InZone(zoneI), testutil.WithLabels(map[string]string{corev1.LabelTopologyRegion: hangzhou}),
+				testutil.WithSize("10Gi"), testutil.WithFSType("ext4"))), diskID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +335,9 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateVolumeFromSnapshot: %v", err)
 	}
-	if _, err := bj.SetVolumeID(csiPV("p", src, zoneH), diskID); err != nil {
+	pv := testutil.Unstructured(testutil.DiskPV("p", src, testutil.InZone(zoneH), testutil.WithLabels(map[string]string{corev1.LabelTopologyRegion: hangzhou}),
+		testutil.WithSize("10Gi"), testutil.WithFSType("ext4")))
+	if _, err := bj.SetVolumeID(pv, diskID); err != nil {
 		t.Fatalf("SetVolumeID: %v", err)
 	}
 	if err := bj.DeleteSnapshot(id); err != nil {

@@ -110,9 +110,6 @@ func (v *VolumeSnapshotter) kube() (*kubeCluster, error) {
 	return k, nil
 }
 
-// fieldLogger is the logger type of the package's helpers.
-type fieldLogger = logrus.FieldLogger
-
 // initialized guards the Velero methods against a call before Init.
 func (v *VolumeSnapshotter) initialized() error {
 	v.mu.Lock()

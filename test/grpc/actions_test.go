@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	"github.com/vmware-tanzu/velero/pkg/builder"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/plugintest"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 )
 
 const diskProvisioner = "diskplugin.csi.alibabacloud.com"
@@ -28,31 +30,31 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 	waitForFirstConsumer := storagev1.VolumeBindingWaitForFirstConsumer
 	api := &kubeAPI{
 		configMaps: []map[string]any{
-			object(t, &corev1.ConfigMap{
+			testutil.Unstructured(&corev1.ConfigMap{
 				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 				ObjectMeta: metav1.ObjectMeta{Name: "registry", Namespace: "velero", Labels: map[string]string{
 					"velero.io/plugin-config": "", "alibabacloud.com/image-registry-mapping": "RestoreItemAction"}},
 				Data: map[string]string{"imageRegistryMapping": "docker.io/library/: registry.cn-beijing.aliyuncs.com/my-registry/\n"},
-			}),
-			object(t, &corev1.ConfigMap{
+			}).Object,
+			testutil.Unstructured(&corev1.ConfigMap{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 				ObjectMeta: metav1.ObjectMeta{Name: "my-migration", Namespace: "velero"},
 				Data: map[string]string{"storageClassMapping": "alicloud-disk-ssd: alicloud-disk-topology-alltype\n" +
 					"alicloud-disk-efficiency: no-such-class\n"},
-			}),
+			}).Object,
 		},
 		storageClasses: []map[string]any{
-			object(t, &storagev1.StorageClass{
+			testutil.Unstructured(&storagev1.StorageClass{
 				TypeMeta:          metav1.TypeMeta{APIVersion: "storage.k8s.io/v1", Kind: "StorageClass"},
 				ObjectMeta:        metav1.ObjectMeta{Name: "alicloud-disk-topology-alltype"},
 				Provisioner:       diskProvisioner,
 				VolumeBindingMode: &waitForFirstConsumer,
-			}),
+			}).Object,
 		},
-		nodes: []map[string]any{object(t, &corev1.Node{
+		nodes: []map[string]any{testutil.Unstructured(&corev1.Node{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
 			ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"topology.kubernetes.io/zone": "cn-beijing-a"}},
-		})},
+		}).Object},
 	}
 	api.start(t)
 	mgr := plugintest.Manager(t, nil)
@@ -180,7 +182,7 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GetRestoreItemActionV2: %v", err)
 			}
-			item := &unstructured.Unstructured{Object: object(t, tc.item)}
+			item := testutil.Unstructured(tc.item)
 			out, err := action.Execute(&velero.RestoreItemActionExecuteInput{Item: item, ItemFromBackup: item, Restore: restore})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -204,7 +206,7 @@ func TestBackupItemActionOverGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetBackupItemActionV2: %v", err)
 	}
-	pv := diskPV(t, "d-bp1zone", "cn-hangzhou-i")
+	pv := testutil.Unstructured(testutil.DiskPV("d-bp1zone", "d-bp1zone", testutil.InZone("cn-hangzhou-i"), testutil.WithSize("10Gi"), testutil.WithFSType("ext4")))
 	pv.SetLabels(nil)
 	out, _, _, _, err := action.Execute(pv, &velerov1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "velero"}})
 	if err != nil {
@@ -241,17 +243,13 @@ func TestPluginListing(t *testing.T) {
 }
 
 func pvc(name, class, size string, mode corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
-	c := &corev1.PersistentVolumeClaim{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{mode},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
-		},
-	}
+	b := builder.ForPersistentVolumeClaim("default", name).
+		RequestResource(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)})
 	if class != "" {
-		c.Spec.StorageClassName = &class
+		b = b.StorageClass(class)
 	}
+	c := b.Result()
+	c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{mode}
 	return c
 }
 

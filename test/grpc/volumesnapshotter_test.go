@@ -8,11 +8,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/plugintest"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 )
@@ -54,12 +54,15 @@ func TestVolumeSnapshotterCrossRegionOverGRPC(t *testing.T) {
 		t.Fatalf("Init cn-hangzhou: %v", err)
 	}
 
-	pv := diskPV(t, sourceDisk, "cn-hangzhou-i")
+	pv := testutil.Unstructured(testutil.DiskPV(sourceDisk, sourceDisk, testutil.InZone("cn-hangzhou-i"), testutil.WithSize("10Gi"), testutil.WithFSType("ext4")))
 	volumeID, err := hangzhou.GetVolumeID(pv)
 	if err != nil || volumeID != sourceDisk {
 		t.Fatalf("GetVolumeID = %q, %v; want %q", volumeID, err, sourceDisk)
 	}
-	for name, other := range map[string]*unstructured.Unstructured{"nas": nasPV(t), "ebs": ebsPV(t)} {
+	for name, other := range map[string]*unstructured.Unstructured{
+		"nas": testutil.Unstructured(testutil.DiskPV("", "nas-pv", testutil.WithDriver("nasplugin.csi.alibabacloud.com"))),
+		"ebs": testutil.Unstructured(testutil.DiskPV("", "vol-0123456789abcdef0", testutil.WithDriver("ebs.csi.aws.com"))),
+	} {
 		if id, err := hangzhou.GetVolumeID(other); err != nil || id != "" {
 			t.Fatalf("GetVolumeID(%s PV) = %q, %v; want \"\", nil", name, id, err)
 		}
@@ -146,42 +149,6 @@ func TestVolumeSnapshotterCrossRegionOverGRPC(t *testing.T) {
 	assertNoSecret(t, log)
 }
 
-func diskPV(t *testing.T, diskID, zone string) *unstructured.Unstructured {
-	return toUnstructured(t, &corev1.PersistentVolume{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
-		ObjectMeta: metav1.ObjectMeta{Name: diskID, Labels: map[string]string{"topology.kubernetes.io/zone": zone}},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
-			PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-				Driver: "diskplugin.csi.alibabacloud.com", VolumeHandle: diskID, FSType: "ext4",
-			}},
-			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{
-					Key: "topology.diskplugin.csi.alibabacloud.com/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
-				}},
-			}}}},
-		},
-	})
-}
-
-func nasPV(t *testing.T) *unstructured.Unstructured {
-	return toUnstructured(t, &corev1.PersistentVolume{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
-		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-			Driver: "nasplugin.csi.alibabacloud.com", VolumeHandle: "nas-pv",
-		}}},
-	})
-}
-
-func ebsPV(t *testing.T) *unstructured.Unstructured {
-	return toUnstructured(t, &corev1.PersistentVolume{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
-		Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{
-			Driver: "ebs.csi.aws.com", VolumeHandle: "vol-0123456789abcdef0",
-		}}},
-	})
-}
-
 func affinityZones(pv *corev1.PersistentVolume) []string {
 	var zones []string
 	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
@@ -195,15 +162,6 @@ func affinityZones(pv *corev1.PersistentVolume) []string {
 		}
 	}
 	return zones
-}
-
-func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured {
-	t.Helper()
-	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &unstructured.Unstructured{Object: raw}
 }
 
 // otherRegions is the regionEndpoints value that sends the calls for every
