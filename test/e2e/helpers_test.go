@@ -26,6 +26,7 @@ import (
 
 var (
 	gvrConfigMaps   = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	gvrSchedules    = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "schedules"}
 	gvrSecrets      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	gvrServices     = schema.GroupVersionResource{Version: "v1", Resource: "services"}
 	gvrPVCs         = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
@@ -182,6 +183,8 @@ func gvrOf(t *testing.T, o *unstructured.Unstructured) schema.GroupVersionResour
 		return gvrDeployments
 	case "StatefulSet":
 		return gvrStatefulSets
+	case "Schedule":
+		return gvrSchedules
 	}
 	t.Fatalf("no resource known for kind %s", o.GetKind())
 	return schema.GroupVersionResource{}

@@ -19,33 +19,9 @@ import (
 // adjusting resources when migrating to ACK with Velero): its image, registry
 // mapping and resource modifier.
 const (
-	sourceImage        = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis/nginx:1.14.1-8.6"
-	mappedImage        = "registry.cn-beijing.aliyuncs.com/acr-e2e/nginx:1.14.1-8.6"
-	registryMap        = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis: registry.cn-beijing.aliyuncs.com/acr-e2e\n"
-	migrationModifiers = `version: v1
-resourceModifierRules:
-- conditions:
-    groupResource: statefulsets.apps
-    namespaces:
-    - default
-    labelSelector:
-      matchLabels:
-        app: nginx
-  patches:
-  - operation: remove
-    path: "/spec/template/spec/affinity/nodeAffinity"
-- conditions:
-    groupResource: pods
-    resourceNameRegex: "^web.*$"
-    namespaces:
-    - default
-    labelSelector:
-      matchLabels:
-        app: nginx
-  patches:
-  - operation: remove
-    path: "/spec/affinity"
-`
+	sourceImage = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis/nginx:1.14.1-8.6"
+	mappedImage = "registry.cn-beijing.aliyuncs.com/acr-e2e/nginx:1.14.1-8.6"
+	registryMap = "anolis-registry.cn-zhangjiakou.cr.aliyuncs.com/openanolis: registry.cn-beijing.aliyuncs.com/acr-e2e\n"
 )
 
 // webStatefulSet is the ACK migration walk-through's StatefulSet `web`.
@@ -153,7 +129,10 @@ func TestMigration(t *testing.T) {
 
 	narrate(t, "Restore settings: registry mapping (per-restore ConfigMap) and the walk-through's resource modifier (removes node affinity)")
 	createVeleroConfigMap(t, ctx, "migration", nil, map[string]any{"imageRegistryMapping": registryMap})
-	createVeleroConfigMap(t, ctx, "migration-resource-modifier", nil, map[string]any{"modifier": migrationModifiers})
+	// The repository's example, as a user applies it: the stock server
+	// parses it with Velero's own resource-modifier code, and a restore
+	// with modifiers it cannot parse would fail validation.
+	createAll(t, ctx, exampleObjects(t, "resource-modifier.yaml")...)
 	t.Cleanup(func() { _ = env.DeleteNamespace(context.Background(), dstNS) })
 
 	narrate(t, "Restore: velero restore create %s --from-backup %s --namespace-mappings %s:%s --resource-modifier-configmap migration-resource-modifier --labels %s=migration",
