@@ -1,18 +1,19 @@
-# syntax=docker/dockerfile:1
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
-WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
-COPY . .
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
-RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/velero-plugin-for-alibabacloud .
-
-# The init container that `velero plugin add` creates mounts the server's
-# plugin volume at /target and runs the entrypoint: copying the binary there
-# is all this image does. busybox's musl build is one static binary.
-FROM busybox:1.37-musl
-COPY --from=build /out/velero-plugin-for-alibabacloud /plugins/velero-plugin-for-alibabacloud
+# The plugin image, for linux/amd64 and linux/arm64, from the static binaries
+# of `make build`: the build context is _output/, so no base image, builder
+# image or registry is needed (`make container` builds it with docker buildx
+# or buildah, offline).
+#
+# The init container that `velero plugin add` creates mounts the Velero
+# server's plugin volume at /target and runs the entrypoint, copy-plugins
+# (cmd/copy-plugins), which copies /plugins/* there. Nothing else is in the
+# image: two files, no shell.
+FROM scratch
+ARG TARGETARCH
+ARG VERSION=dev
+LABEL org.opencontainers.image.source="https://github.com/alibabacloud/velero-plugin-for-alibabacloud" \
+      org.opencontainers.image.title="velero-plugin-for-alibabacloud" \
+      org.opencontainers.image.version="${VERSION}"
+COPY linux/${TARGETARCH}/velero-plugin-for-alibabacloud /plugins/velero-plugin-for-alibabacloud
+COPY linux/${TARGETARCH}/copy-plugins /bin/copy-plugins
 USER 65532:65532
-ENTRYPOINT ["/bin/sh", "-c", "cp /plugins/* /target/."]
+ENTRYPOINT ["/bin/copy-plugins"]

@@ -6,7 +6,7 @@ PLATFORMS  := linux/amd64 linux/arm64
 GO         ?= go
 FUZZTIME   ?= 20s
 
-.PHONY: all build test lint fuzz container e2e demo bench clean
+.PHONY: all build test lint fuzz container container-test e2e demo bench clean
 
 all: lint test build
 
@@ -17,6 +17,8 @@ build:
 		echo "building $$os/$$arch"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
 			-ldflags "-s -w" -o _output/$$os/$$arch/$(BIN) . || exit 1; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+			-ldflags "-s -w" -o _output/$$os/$$arch/copy-plugins ./cmd/copy-plugins || exit 1; \
 	done
 
 ## test: unit and integration tests (real SDKs against the local emulator)
@@ -38,9 +40,16 @@ fuzz:
 		done; \
 	done
 
-## container: the plugin image (needs a Docker engine)
-container:
-	docker build -t $(IMAGE):$(VERSION) .
+## container: the multi-arch plugin image from the binaries of build, as an OCI
+## archive in _output/container/ (docker buildx if a Docker engine answers, else buildah);
+## PUSH=docker://<registry>/<image>:<tag> also pushes it
+container: build
+	IMAGE=$(IMAGE) VERSION=$(VERSION) PLATFORMS="$(PLATFORMS)" PUSH=$(PUSH) bash hack/container.sh
+
+## container-test: checks the image in that archive (platforms, user, files, the
+## entrypoint copying the plugin as uid 65532, the copy answering as a plugin); root
+container-test: container
+	$(GO) test -tags containertest -count=1 -timeout 3m -v ./test/container/
 
 ## e2e: every end-to-end scenario through a stock Velero server on a local control plane
 e2e:
