@@ -95,6 +95,9 @@ func run(m *testing.M) int {
 	}
 
 	code := m.Run()
+	if code == 0 {
+		code = ramRefusals()
+	}
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: failed; process logs:\n%s\n", env.Diagnostics())
 	}

@@ -66,7 +66,7 @@ func init() {
 				}
 			}
 			f.Seed = c.FaultSeed
-			cfg.Auth, cfg.Faults = c.Auth, fault.New(f)
+			cfg.Auth, cfg.Faults, cfg.Policy = c.Auth, fault.New(f), c.Policy
 			srv, err := ecs.New(cfg)
 			return addr, srv, err
 		},

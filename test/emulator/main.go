@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ram"
 )
 
 // common is what every service gets from the shared flags.
@@ -54,6 +55,8 @@ type common struct {
 	DataDir string
 	// FaultSeed is -fault-seed, for reproducible fault injection.
 	FaultSeed int64
+	// Policy is the RAM policy of -ram-policy (nil: everything allowed).
+	Policy *ram.Policy
 }
 
 // service is one emulated cloud service the command can run.
@@ -83,6 +86,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	var (
 		id, secret, token string
+		policyFile        string
 		expiration        time.Duration
 		c                 common
 	)
@@ -92,6 +96,7 @@ func run(args []string) error {
 	fs.DurationVar(&expiration, "credential-expiration", 0, "the key stops working this long after start (0 = never)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for object data (default: a temporary directory removed at exit)")
 	fs.Int64Var(&c.FaultSeed, "fault-seed", 0, "seed for fault injection decisions (0 = random)")
+	fs.StringVar(&policyFile, "ram-policy", "", "RAM policy (JSON) the key is held to: refused calls get 403 AccessDenied (OSS) / Forbidden.RAM (ECS) (empty = allow everything)")
 	for _, s := range services {
 		s.Flags(fs)
 	}
@@ -109,6 +114,13 @@ func run(args []string) error {
 		cred.Expiration = time.Now().Add(expiration)
 	}
 	c.Auth = auth.NewStore(cred)
+	if policyFile != "" {
+		p, err := ram.Load(policyFile)
+		if err != nil {
+			return err
+		}
+		c.Policy = p
+	}
 	if c.DataDir == "" {
 		dir, err := os.MkdirTemp("", "emulator-")
 		if err != nil {

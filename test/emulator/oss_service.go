@@ -60,7 +60,7 @@ func init() {
 			f.Seed = c.FaultSeed
 			srv, err := oss.New(oss.Config{
 				Auth: c.Auth, DataDir: c.DataDir, Buckets: buckets, Region: region,
-				Faults: fault.New(f), Domain: domain,
+				Faults: fault.New(f), Domain: domain, Policy: c.Policy,
 			})
 			return addr, srv, err
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ecs"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/oss"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/policy"
 )
 
 // Emulator is the project's OSS and ECS emulator, served in-process on
@@ -28,8 +29,18 @@ type Emulator struct {
 }
 
 // startEmulator serves OSS (one bucket) and ECS (the configured regions).
+// Both hold the key to the bundle's RAM policy, examples/ram-policy.json,
+// with its placeholder bucket (velero-backups) replaced by Bucket: every
+// scenario runs under exactly the permissions the README tells users to
+// grant, so a call the policy lacks fails the e2e with the services' RAM
+// refusal (AccessDenied / Forbidden.RAM).
 func (s *Stack) startEmulator(context.Context) error {
 	s.Auth = auth.NewStore(auth.Credential{AccessKeyID: AccessKeyID, AccessKeySecret: AccessKeySecret})
+	pol, err := policy.Load(s.opts.RepoRoot, Bucket)
+	if err != nil {
+		return fmt.Errorf("ram policy: %w", err)
+	}
+	s.Policy = pol
 	s.OSSFaults = fault.New(fault.Config{Seed: 1})
 	s.ECSFaults = fault.New(fault.Config{Seed: 2})
 	ossSrv, err := oss.New(oss.Config{
@@ -38,6 +49,7 @@ func (s *Stack) startEmulator(context.Context) error {
 		Buckets: []string{Bucket},
 		Region:  OSSRegion,
 		Faults:  s.OSSFaults,
+		Policy:  pol,
 	})
 	if err != nil {
 		return fmt.Errorf("oss emulator: %w", err)
@@ -54,6 +66,7 @@ func (s *Stack) startEmulator(context.Context) error {
 		CopyDuration:       2 * time.Second,
 		DiskCreateDuration: time.Second,
 		Faults:             s.ECSFaults,
+		Policy:             pol,
 	})
 	if err != nil {
 		return fmt.Errorf("ecs emulator: %w", err)

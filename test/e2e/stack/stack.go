@@ -29,6 +29,7 @@ import (
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ram"
 )
 
 // Names used throughout the stack.
@@ -85,6 +86,9 @@ type Stack struct {
 	OSSFaults *fault.Injector
 	ECSFaults *fault.Injector
 	Emulator  *Emulator
+	// Policy is the RAM policy the emulators hold the key to:
+	// examples/ram-policy.json with Bucket substituted (see startEmulator).
+	Policy *ram.Policy
 
 	adminToken string
 	apiPort    int

@@ -62,6 +62,12 @@ var (
 		"Request was denied due to request throttling.")
 	errServiceUnavailable = newErr(http.StatusServiceUnavailable, "ServiceUnavailable",
 		"The request has failed due to a temporary failure of the server.")
+	// A call the caller's RAM policy does not allow. Code, status and message
+	// are those of the ECS error tables (e.g. DescribeAutoProvisioningGroups,
+	// the ECS error center) and of the POP gateway for every RAM-authorized
+	// product; ECS answers it for explicit and implicit denies alike.
+	errForbiddenRAM = newErr(http.StatusForbidden, "Forbidden.RAM",
+		"User not authorized to operate on the specified resource, or this API doesn't support RAM.")
 )
 
 func errActionNotFound(action string) *apiError {

@@ -23,6 +23,7 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ram"
 )
 
 // APIVersion is the only ECS API version served.
@@ -84,6 +85,11 @@ type Config struct {
 	Faults *fault.Injector
 	// Now is the clock for async progress and key expiry; nil is time.Now.
 	Now func() time.Time
+	// Policy, if set, is the RAM policy of the caller: every action must be
+	// allowed as ecs:<Action> on the resources it touches (see ramResources),
+	// or the request gets 403 Forbidden.RAM. Nil allows everything, as for
+	// the account owner.
+	Policy *ram.Policy
 }
 
 // Server is the emulator. It is an http.Handler and safe for concurrent use.
@@ -422,6 +428,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := operations[req.action]
 	if !ok {
 		s.fail(w, reqID, errActionNotFound(req.action))
+		return
+	}
+	if !s.cfg.Policy.Allowed("ecs:"+req.action, s.ramResources(req)...) {
+		s.fail(w, reqID, errForbiddenRAM)
 		return
 	}
 	if lose {

@@ -20,13 +20,16 @@ type apiError struct {
 
 type xmlField struct {
 	Name, Value string
+	// Children, if set, are rendered inside the element instead of Value
+	// (AccessDeniedDetail).
+	Children []xmlField
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 func (e *apiError) with(name, value string) *apiError {
 	c := *e
-	c.Extra = append(append([]xmlField(nil), e.Extra...), xmlField{name, value})
+	c.Extra = append(append([]xmlField(nil), e.Extra...), xmlField{Name: name, Value: value})
 	return &c
 }
 
@@ -83,11 +86,23 @@ func errorXML(e *apiError, requestID, hostID string) []byte {
 		_ = xml.EscapeText(&b, []byte(value))
 		b.WriteString("</" + name + ">\n")
 	}
+	group := func(f xmlField) {
+		b.WriteString("  <" + f.Name + ">\n")
+		for _, c := range f.Children {
+			b.WriteString("  ")
+			field(c.Name, c.Value)
+		}
+		b.WriteString("  </" + f.Name + ">\n")
+	}
 	field("Code", e.Code)
 	field("Message", e.Message)
 	field("RequestId", requestID)
 	field("HostId", hostID)
 	for _, f := range e.Extra {
+		if f.Children != nil {
+			group(f)
+			continue
+		}
 		field(f.Name, f.Value)
 	}
 	b.WriteString("</Error>\n")

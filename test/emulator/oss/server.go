@@ -34,6 +34,7 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/auth"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/fault"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/internal/emu"
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/emulator/ram"
 )
 
 // Config configures a Server.
@@ -56,6 +57,12 @@ type Config struct {
 	// Domain, if set (e.g. "oss-cn-hangzhou.aliyuncs.com"), makes every host
 	// "<bucket>.<Domain>" a virtual-host-style request.
 	Domain string
+	// Policy, if set, is the RAM policy of the caller: every authenticated
+	// request must be allowed by it (ram.OSSActions names the action of each
+	// operation; the resource is acs:oss:<region>:<ram.AccountID>:<bucket>
+	// or .../<bucket>/<key>), or it gets 403 AccessDenied as from OSS. Nil
+	// allows everything, as for the account owner.
+	Policy *ram.Policy
 }
 
 // Limits OSS enforces.
@@ -199,6 +206,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, hf := s.route(r, t)
+	if aerr := s.authorize(op, t); aerr != nil {
+		s.count("Denied")
+		writeError(w, r, aerr, reqID)
+		return
+	}
 	s.count(op)
 	if aerr := hf(w, r, t); aerr != nil {
 		if t.bucket != "" && aerr.Code == "NoSuchBucket" {
@@ -435,7 +447,8 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // Operations returns request counts by operation name ("PutObject",
 // "UploadPart", "ListObjectsV2", ...; "Rejected" for requests that failed
-// authentication or addressing, "Fault" for injected 500/503 errors).
+// authentication or addressing, "Denied" for requests Config.Policy refused,
+// "Fault" for injected 500/503 errors).
 // Connection resets are not counted here; see Faults().Count(fault.Reset).
 func (s *Server) Operations() map[string]int64 {
 	s.mu.Lock()
