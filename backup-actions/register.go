@@ -8,5 +8,6 @@ import (
 func Initializers() map[string]common.HandlerInitializer {
 	return map[string]common.HandlerInitializer{
 		NameDiskTopology: NewDiskTopologyAction,
+		NameVolumeRegion: NewVolumeRegionAction,
 	}
 }

@@ -24,7 +24,9 @@ func TestInitializers(t *testing.T) {
 			t.Errorf("%s: Progress should report that async operations are not supported", name)
 		}
 	}
-	if _, ok := Initializers()[NameDiskTopology]; !ok {
-		t.Errorf("%s not registered", NameDiskTopology)
+	for _, name := range []string{NameDiskTopology, NameVolumeRegion} {
+		if _, ok := Initializers()[name]; !ok {
+			t.Errorf("%s not registered", name)
+		}
 	}
 }

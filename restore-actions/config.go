@@ -28,8 +28,8 @@ const maxCachedRestores = 8
 
 // Env is what the actions share: the Kubernetes client of the Velero server,
 // the Velero namespace and the per-restore cache of ConfigMaps, StorageClasses
-// and node zones. The client is made on first use, so an action with nothing
-// to do never needs a cluster.
+// and node zones and regions. The client is made on first use, so an action
+// with nothing to do never needs a cluster.
 type Env struct {
 	Namespace string
 	client    func() (kubernetes.Interface, error) // made on first use; kube.Client caches it
@@ -102,7 +102,8 @@ type restoreState struct {
 	perRestoreRead bool
 	classes        map[string]*storagev1.StorageClass
 	defaultClass   string
-	zones          map[string]bool
+	zones          map[string]bool // nil until the nodes are listed
+	regions        map[string]bool
 }
 
 // setting is one configured value and the ConfigMap it came from.
@@ -260,25 +261,46 @@ func (s *restoreState) loadClassesLocked(ctx context.Context) error {
 func (s *restoreState) nodeZones(ctx context.Context) (map[string]bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.loadNodesLocked(ctx); err != nil {
+		return nil, err
+	}
+	return s.zones, nil
+}
+
+// nodeRegions returns the regions the target cluster's nodes are labelled
+// with, read with nodeZones' listing; empty when no node says.
+func (s *restoreState) nodeRegions(ctx context.Context) (map[string]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadNodesLocked(ctx); err != nil {
+		return nil, err
+	}
+	return s.regions, nil
+}
+
+func (s *restoreState) loadNodesLocked(ctx context.Context) error {
 	if s.zones != nil {
-		return s.zones, nil
+		return nil
 	}
 	c, err := s.env.client()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	list, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
+		return fmt.Errorf("listing nodes: %w", err)
 	}
-	zones := map[string]bool{}
+	zones, regions := map[string]bool{}, map[string]bool{}
 	for _, n := range list.Items {
 		if z := diskpv.LabelZone(n.Labels); z != "" {
 			zones[z] = true
 		}
+		if r := diskpv.LabelRegion(n.Labels); r != "" {
+			regions[r] = true
+		}
 	}
-	s.zones = zones
-	return zones, nil
+	s.zones, s.regions = zones, regions
+	return nil
 }
 
 func cmKind(cm *corev1.ConfigMap) string {

@@ -1,6 +1,7 @@
 // Package restoreactions holds the RestoreItemActions (Velero v2 interface)
 // that adapt restored applications to the target cluster: image registries,
-// StorageClasses, disk sizes, FlexVolume disks and reused load balancers.
+// StorageClasses, disk sizes, FlexVolume disks and reused load balancers, and
+// refuse NAS and OSS volumes of another region and warn about shared disks.
 //
 // Each action reads its settings from two ConfigMaps in the Velero namespace:
 // a cluster-wide one labelled velero.io/plugin-config and
@@ -17,6 +18,7 @@ const (
 	NameSLBListeners         = "alibabacloud.com/slb-listeners"
 	NameStorageClassMapping  = "alibabacloud.com/storage-class-mapping"
 	NameFlexVolumeToCSI      = "alibabacloud.com/flexvolume-to-csi"
+	NameCrossRegionVolumes   = "alibabacloud.com/cross-region-volumes"
 )
 
 // Setting keys. Each key belongs to one action; only that action's
@@ -28,6 +30,8 @@ const (
 	KeyAdjustLoadBalancerServices = "adjustLoadBalancerServices"
 	KeyStorageClassMapping        = "storageClassMapping"
 	KeyFlexVolumeToCSI            = "flexVolumeToCSI"
+	KeyAllowCrossRegionVolumes    = "allowCrossRegionVolumes"
+	KeyFailOnSharedDisk           = "failOnSharedDisk"
 )
 
 // keyOwner maps each setting key to the action whose cluster-wide ConfigMap
@@ -38,6 +42,8 @@ var keyOwner = map[string]string{
 	KeyAdjustLoadBalancerServices: NameSLBListeners,
 	KeyStorageClassMapping:        NameStorageClassMapping,
 	KeyFlexVolumeToCSI:            NameFlexVolumeToCSI,
+	KeyAllowCrossRegionVolumes:    NameCrossRegionVolumes,
+	KeyFailOnSharedDisk:           NameCrossRegionVolumes,
 }
 
 // Labels and well-known names.

@@ -13,6 +13,7 @@ func Initializers() map[string]common.HandlerInitializer {
 		NameSLBListeners:         NewSLBListenersAction,
 		NameStorageClassMapping:  NewStorageClassMappingAction,
 		NameFlexVolumeToCSI:      NewFlexVolumeToCSIAction,
+		NameCrossRegionVolumes:   NewCrossRegionVolumesAction,
 	}
 }
 
@@ -22,4 +23,5 @@ var (
 	_ riav2.RestoreItemAction = (*SLBListenersAction)(nil)
 	_ riav2.RestoreItemAction = (*StorageClassMappingAction)(nil)
 	_ riav2.RestoreItemAction = (*FlexVolumeToCSIAction)(nil)
+	_ riav2.RestoreItemAction = (*CrossRegionVolumesAction)(nil)
 )

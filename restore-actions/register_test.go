@@ -21,6 +21,7 @@ func TestInitializers(t *testing.T) {
 		NameStorageClassMapping:  "persistentvolumeclaims,persistentvolumes,statefulsets.apps",
 		NameSLBListeners:         "services",
 		NameFlexVolumeToCSI:      "persistentvolumes,persistentvolumeclaims",
+		NameCrossRegionVolumes:   "persistentvolumes",
 	}
 	inits := Initializers()
 	if len(inits) != len(want) {
@@ -65,6 +66,8 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 		{&DiskMinimumSizeAction{b}, ebs},
 		{&StorageClassMappingAction{b}, testutil.DiskPV("pv", "vol-1", testutil.WithSize("1Gi"), rwo)},
 		{&FlexVolumeToCSIAction{b}, ebs},
+		{&CrossRegionVolumesAction{b}, ebs},
+		{&CrossRegionVolumesAction{b}, testutil.DiskPV("pv", "d-1", testutil.WithSize("20Gi"), rwo)},
 		{&ImageRegistryMappingAction{b}, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}},
 		{&SLBListenersAction{b}, service(corev1.ServiceTypeClusterIP, nil, nil)},
 	}

@@ -53,7 +53,7 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 		},
 		nodes: []map[string]any{testutil.Unstructured(&corev1.Node{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Node"},
-			ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"topology.kubernetes.io/zone": "cn-beijing-a"}},
+			ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"topology.kubernetes.io/zone": "cn-beijing-a", "topology.kubernetes.io/region": "cn-beijing"}},
 		}).Object},
 	}
 	api.start(t)
@@ -175,6 +175,20 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 				}
 			},
 		},
+		{
+			action:  "alibabacloud.com/cross-region-volumes",
+			item:    nasPV("cn-hangzhou"),
+			wantErr: "only disk type PVs support cross-region restore in current version",
+		},
+		{
+			action: "alibabacloud.com/cross-region-volumes",
+			item:   nasPV("cn-beijing"),
+			check: func(t *testing.T, out map[string]any) {
+				if got := nested(out, "spec", "csi", "volumeAttributes", "server"); got != "0cd8b4a576-g1234.cn-beijing.nas.aliyuncs.com" {
+					t.Errorf("server = %v", got)
+				}
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.action, func(t *testing.T) {
@@ -199,7 +213,8 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 }
 
 // TestBackupItemActionOverGRPC checks the disk-topology backup action adds
-// the zone label Velero reads as the volume's AZ.
+// the zone label Velero reads as the volume's AZ, and the volume-region
+// action records a NAS volume's region.
 func TestBackupItemActionOverGRPC(t *testing.T) {
 	mgr := plugintest.Manager(t, nil)
 	action, err := mgr.GetBackupItemActionV2("alibabacloud.com/disk-topology")
@@ -215,6 +230,29 @@ func TestBackupItemActionOverGRPC(t *testing.T) {
 	if got := out.(*unstructured.Unstructured).GetLabels()["topology.kubernetes.io/zone"]; got != "cn-hangzhou-i" {
 		t.Fatalf("zone label = %q, want cn-hangzhou-i", got)
 	}
+
+	action, err = mgr.GetBackupItemActionV2("alibabacloud.com/volume-region")
+	if err != nil {
+		t.Fatalf("GetBackupItemActionV2: %v", err)
+	}
+	nas := nasPV("cn-hangzhou")
+	nas.Annotations = nil
+	out, _, _, _, err = action.Execute(testutil.Unstructured(nas), &velerov1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "velero"}})
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if got := out.(*unstructured.Unstructured).GetAnnotations()["alibabacloud.com/volume-region"]; got != "cn-hangzhou" {
+		t.Fatalf("volume-region annotation = %q, want cn-hangzhou", got)
+	}
+}
+
+// nasPV is a statically provisioned NAS PV of a file system in region, as
+// the volume-region backup action records it.
+func nasPV(region string) *corev1.PersistentVolume {
+	pv := testutil.DiskPV("nas-"+region, "nas-"+region, testutil.WithDriver("nasplugin.csi.alibabacloud.com"), testutil.WithSize("20Gi"),
+		testutil.WithVolumeAttributes(map[string]string{"server": "0cd8b4a576-g1234." + region + ".nas.aliyuncs.com", "path": "/"}))
+	pv.Annotations = map[string]string{"alibabacloud.com/volume-region": region}
+	return pv
 }
 
 // TestPluginListing checks the binary registers every plugin under the
@@ -235,7 +273,7 @@ func TestPluginListing(t *testing.T) {
 	for _, a := range restoreActions {
 		names[a.Name()] = true
 	}
-	for _, want := range []string{"image-registry-mapping", "disk-minimum-size", "slb-listeners", "storage-class-mapping", "flexvolume-to-csi"} {
+	for _, want := range []string{"image-registry-mapping", "disk-minimum-size", "slb-listeners", "storage-class-mapping", "flexvolume-to-csi", "cross-region-volumes"} {
 		if !names["alibabacloud.com/"+want] {
 			t.Errorf("restore item action alibabacloud.com/%s not listed; got %v", want, names)
 		}
