@@ -12,6 +12,11 @@ import (
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
 
+// kmsActions are the KMS actions OSS needs of the caller for objects it
+// encrypts with KMS (serverSideEncryption: KMS): a data key for each new
+// object, its decryption on each read.
+const kmsActions = "kms:GenerateDataKey and kms:Decrypt"
+
 // ramActions are the RAM policy actions the plugin needs on the bucket.
 const ramActions = "oss:PutObject, oss:GetObject, oss:ListObjects, oss:DeleteObject, oss:AbortMultipartUpload, oss:ListMultipartUploads"
 
@@ -104,8 +109,16 @@ func (o *ObjectStore) hintFor(se oss.ServiceError, bucket string) string {
 	case "NoSuchBucket":
 		return fmt.Sprintf("bucket %q does not exist at endpoint %s: create it, or fix the BackupStorageLocation's bucket and %s/%s", bucket, o.cfg.endpoint, keyRegion, keyEndpoint)
 	case "AccessDenied":
-		return fmt.Sprintf("the credentials lack permission: grant the RAM user or role %s on acs:oss:*:*:%s and acs:oss:*:*:%s/*; if the bucket is in another region than %s, set %s (or %s: public)",
-			ramActions, bucket, bucket, o.cfg.endpoint, keyRegion, keyNetwork)
+		hint := fmt.Sprintf("the credentials lack permission: grant the RAM user or role %s on acs:oss:*:*:%s and acs:oss:*:*:%s/*", ramActions, bucket, bucket)
+		if o.cfg.sse == "KMS" {
+			// OSS answers AccessDenied too when KMS refuses the key.
+			key := "the region's default OSS key"
+			if o.cfg.kmsKeyID != "" {
+				key = "key " + o.cfg.kmsKeyID
+			}
+			hint += fmt.Sprintf(", and, for %s: KMS, %s on %s", keyServerSideEncryption, kmsActions, key)
+		}
+		return hint + fmt.Sprintf("; if the bucket is in another region than %s, set %s (or %s: public)", o.cfg.endpoint, keyRegion, keyNetwork)
 	case "InvalidAccessKeyId":
 		return "the access key ID is unknown or disabled: check the credentials file (ALIBABA_CLOUD_ACCESS_KEY_ID) or the RAM role"
 	case "SignatureDoesNotMatch":
@@ -119,7 +132,7 @@ func (o *ObjectStore) hintFor(se oss.ServiceError, bucket string) string {
 	case "InvalidObjectState":
 		return "the object is archived: restore it in the OSS console first, and keep Velero's storage class Standard or IA"
 	case "KmsServiceNotEnabled", "KmsKeyNotFound", "NoSuchKmsKey", "InvalidEncryptionAlgorithmError":
-		return fmt.Sprintf("check %s and %s: the KMS key must exist in the bucket's region and the credentials need kms:GenerateDataKey and kms:Decrypt", keyServerSideEncryption, keyKMSKeyID)
+		return fmt.Sprintf("check %s and %s: the KMS key must exist in the bucket's region and the credentials need %s", keyServerSideEncryption, keyKMSKeyID, kmsActions)
 	}
 	if se.StatusCode == 403 {
 		return fmt.Sprintf("grant the RAM user or role %s on the bucket", ramActions)

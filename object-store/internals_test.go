@@ -129,6 +129,13 @@ func TestHints(t *testing.T) {
 		{oss.ServiceError{StatusCode: 403, Code: "InvalidObjectState"}, []string{"archived", "Standard or IA"}},
 		{oss.ServiceError{StatusCode: 403, Code: "SomethingNew"}, []string{"oss:PutObject"}},
 	}
+	kms := &ObjectStore{cfg: &settings{endpoint: "https://oss-cn-beijing-internal.aliyuncs.com", sse: "KMS", kmsKeyID: "key-1"}}
+	if err := kms.wrapError("put", "velero", "k", oss.ServiceError{StatusCode: 403, Code: "AccessDenied"}).Error(); !strings.Contains(err, "kms:GenerateDataKey and kms:Decrypt on key key-1") || !strings.Contains(err, "oss:PutObject") {
+		t.Errorf("AccessDenied with serverSideEncryption KMS: %q does not name the KMS actions on the key", err)
+	}
+	if err := o.wrapError("put", "velero", "k", oss.ServiceError{StatusCode: 403, Code: "AccessDenied"}).Error(); strings.Contains(err, "kms:") {
+		t.Errorf("AccessDenied without KMS names KMS actions: %q", err)
+	}
 	for _, tc := range tests {
 		err := o.wrapError("put", "velero", "k", tc.se)
 		for _, w := range tc.want {
