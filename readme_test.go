@@ -31,10 +31,8 @@ func TestEveryConfigKeyIsDocumented(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{restoreactions.KeyImageRegistryMapping, restoreactions.KeyDiskMinimumSize,
-		restoreactions.KeyAdjustLoadBalancerServices, restoreactions.KeyStorageClassMapping, restoreactions.KeyFlexVolumeToCSI,
-		restoreactions.KeyAllowCrossRegionVolumes, restoreactions.KeyFailOnSharedDisk} {
-		if !strings.Contains(string(readme), "`"+key+"`") {
+	for _, key := range restoreactions.ConfigKeys() {
+		if !inTableRow(string(readme), key) {
 			t.Errorf("restore action setting %q is not in README.md", key)
 		}
 	}

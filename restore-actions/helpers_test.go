@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"github.com/vmware-tanzu/velero/pkg/builder"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
@@ -81,7 +82,13 @@ type executor interface {
 
 func run(t testing.TB, a executor, it *unstructured.Unstructured, r *velerov1.Restore) (*unstructured.Unstructured, error) {
 	t.Helper()
-	out, err := a.Execute(&velero.RestoreItemActionExecuteInput{Item: it, ItemFromBackup: it.DeepCopy(), Restore: r})
+	return runFromBackup(t, a, it, it.DeepCopy(), r)
+}
+
+// runFromBackup runs a on it, restored from the backed-up item backup.
+func runFromBackup(t testing.TB, a executor, it, backup *unstructured.Unstructured, r *velerov1.Restore) (*unstructured.Unstructured, error) {
+	t.Helper()
+	out, err := a.Execute(&velero.RestoreItemActionExecuteInput{Item: it, ItemFromBackup: backup, Restore: r})
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +104,8 @@ type actionCase struct {
 	restore  *velerov1.Restore
 	wantErr  []string
 	maxCalls int
+	log      logrus.FieldLogger // testLog() when nil
+	backup   runtime.Object     // the backed-up item; item when nil
 }
 
 // execute runs the action newAction builds on c.item and returns the item
@@ -106,7 +115,15 @@ func (c actionCase) execute(t *testing.T, newAction func(base) executor) (in, ou
 	t.Helper()
 	env, client := newTestEnv(c.objs...)
 	in = testutil.Unstructured(c.item)
-	out, err := run(t, newAction(base{log: testLog(), env: env}), in.DeepCopy(), c.restore)
+	log := c.log
+	if log == nil {
+		log = testLog()
+	}
+	backup := in.DeepCopy()
+	if c.backup != nil {
+		backup = testutil.Unstructured(c.backup)
+	}
+	out, err := runFromBackup(t, newAction(base{log: log, env: env}), in.DeepCopy(), backup, c.restore)
 	if c.wantErr != nil {
 		assertErrContains(t, err, c.wantErr...)
 		return in, nil, false
@@ -186,4 +203,15 @@ func template(name string, class *string, size string, modes ...corev1.Persisten
 	p.TypeMeta = metav1.TypeMeta{}
 	p.Namespace = ""
 	return *p
+}
+
+// warnings returns the messages of the warnings hook recorded.
+func warnings(hook *test.Hook) []string {
+	var w []string
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.WarnLevel {
+			w = append(w, e.Message)
+		}
+	}
+	return w
 }

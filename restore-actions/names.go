@@ -1,7 +1,8 @@
 // Package restoreactions holds the RestoreItemActions (Velero v2 interface)
 // that adapt restored applications to the target cluster: image registries,
-// StorageClasses, disk sizes, FlexVolume disks and reused load balancers, and
-// refuse NAS and OSS volumes of another region and warn about shared disks.
+// StorageClasses, disk sizes, FlexVolume disks, reused load balancers and
+// NodePorts, and refuse NAS and OSS volumes of another region and warn about
+// shared disks.
 //
 // Each action reads its settings from two ConfigMaps in the Velero namespace:
 // a cluster-wide one labelled velero.io/plugin-config and
@@ -10,6 +11,8 @@
 // alibabacloud.com/restore-config. A key set in the per-restore ConfigMap
 // replaces the same key of the cluster-wide one.
 package restoreactions
+
+import "sort"
 
 // Plugin names, as registered with Velero.
 const (
@@ -32,6 +35,7 @@ const (
 	KeyFlexVolumeToCSI            = "flexVolumeToCSI"
 	KeyAllowCrossRegionVolumes    = "allowCrossRegionVolumes"
 	KeyFailOnSharedDisk           = "failOnSharedDisk"
+	KeyPreserveNodePorts          = "preserveNodePorts"
 )
 
 // keyOwner maps each setting key to the action whose cluster-wide ConfigMap
@@ -44,6 +48,15 @@ var keyOwner = map[string]string{
 	KeyFlexVolumeToCSI:            NameFlexVolumeToCSI,
 	KeyAllowCrossRegionVolumes:    NameCrossRegionVolumes,
 	KeyFailOnSharedDisk:           NameCrossRegionVolumes,
+	KeyPreserveNodePorts:          NameSLBListeners,
+}
+
+// ConfigKeys returns every setting key the restore item actions accept, in
+// sorted order (README.md documents each).
+func ConfigKeys() []string {
+	keys := allKeys()
+	sort.Strings(keys)
+	return keys
 }
 
 // Labels and well-known names.

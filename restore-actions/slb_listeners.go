@@ -2,6 +2,7 @@ package restoreactions
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Annotations and labels of the Alibaba Cloud cloud controller manager (CCM).
@@ -38,9 +40,24 @@ const (
 //     adds its own once it manages the Service, and until then a stale one
 //     would block deleting the Service wherever no CCM runs.
 //
-// NodePorts are left to Velero's own service action, which follows the
-// Restore's spec.preserveNodePorts. adjustLoadBalancerServices: "false" turns
-// the action off for a restore.
+// adjustLoadBalancerServices: "false" turns the above off for a restore.
+//
+// NodePorts: Velero's own service action (velero.io/service) clears the
+// auto-assigned NodePorts and healthCheckNodePort unless the Restore sets
+// spec.preserveNodePorts; the ACK Backup Center keeps them. With
+// preserveNodePorts: "true" (off by default) this action puts back, on
+// NodePort and LoadBalancer Services, every spec.ports[].nodePort and, for a
+// LoadBalancer Service with externalTrafficPolicy Local, the
+// spec.healthCheckNodePort that the restored item lacks and the backed-up
+// item (input.ItemFromBackup) has. This works because plugin actions run
+// after Velero's: Velero's plugin registry lists the server's own plugins
+// (os.Args[0]) before the binaries of the plugins directory
+// (pkg/plugin/clientmgmt/process/registry.go DiscoverPlugins), and
+// pkg/restore/restore.go's restoreItem runs getApplicableActions in that
+// order, handing each action the previous one's output as Item and the
+// unmodified backup copy as ItemFromBackup (checked in Velero v1.18.3).
+// A NodePort already taken in the target cluster makes creating the Service
+// fail; the restore reports that error for the Service.
 type SLBListenersAction struct{ base }
 
 // NewSLBListenersAction is the initializer registered with Velero.
@@ -59,13 +76,21 @@ func (a *SLBListenersAction) Execute(input *velero.RestoreItemActionExecuteInput
 	if !ok || obj.GetKind() != "Service" {
 		return unchanged(input), nil
 	}
+	ctx := context.TODO()
+	obj, err := a.restoreNodePorts(ctx, input, obj)
+	if err != nil {
+		return nil, err
+	}
 	svcType, _, _ := unstructured.NestedString(obj.Object, "spec", "type")
 	if svcType != string(corev1.ServiceTypeLoadBalancer) {
-		return unchanged(input), nil
+		return velero.NewRestoreItemActionExecuteOutput(obj), nil
 	}
-	enabled, err := a.env.forRestore(input.Restore).boolSetting(context.TODO(), KeyAdjustLoadBalancerServices, true)
-	if err != nil || !enabled {
-		return unchanged(input), err
+	enabled, err := a.env.forRestore(input.Restore).boolSetting(ctx, KeyAdjustLoadBalancerServices, true)
+	if err != nil {
+		return nil, err
+	}
+	if !enabled {
+		return velero.NewRestoreItemActionExecuteOutput(obj), nil
 	}
 	out := obj.DeepCopy()
 	log := a.itemLog(a.Name(), obj)
@@ -109,4 +134,81 @@ func reusedLoadBalancer(ann map[string]string) (id, prefix string) {
 		}
 	}
 	return "", ""
+}
+
+// restoreNodePorts returns obj with the NodePorts put back that the backed-up
+// Service has and obj lacks, when preserveNodePorts is on; else obj itself.
+// It reads the setting only for a Service that lacks one, so a Service Velero
+// restored with its NodePorts costs no API call.
+func (a *SLBListenersAction) restoreNodePorts(ctx context.Context, input *velero.RestoreItemActionExecuteInput, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	backup, ok := input.ItemFromBackup.(*unstructured.Unstructured)
+	if !ok || backup == nil {
+		return obj, nil
+	}
+	if t, _, _ := unstructured.NestedString(obj.Object, "spec", "type"); t != string(corev1.ServiceTypeNodePort) && t != string(corev1.ServiceTypeLoadBalancer) {
+		return obj, nil
+	}
+	svc, old := new(corev1.Service), new(corev1.Service)
+	if err := toTyped(input, svc); err != nil {
+		return nil, err
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(backup.Object, old); err != nil {
+		return nil, fmt.Errorf("decoding the backed-up Service: %w", err)
+	}
+	restored := missingNodePorts(svc, old)
+	if len(restored) == 0 {
+		return obj, nil
+	}
+	on, err := a.env.forRestore(input.Restore).boolSetting(ctx, KeyPreserveNodePorts, false)
+	if err != nil || !on {
+		return obj, err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(svc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding Service: %w", err)
+	}
+	a.itemLog(a.Name(), obj).Infof("restoring %s from the backup (%s); creating the Service fails if one is taken in this cluster",
+		strings.Join(restored, ", "), KeyPreserveNodePorts)
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// missingNodePorts sets on svc (a NodePort or LoadBalancer Service) the
+// nodePort of each port that has none, from the port of old (the backed-up
+// copy) with the same name, port and protocol, and the healthCheckNodePort
+// of a LoadBalancer Service with externalTrafficPolicy Local. It returns
+// what it set, e.g. "nodePort 30080 of port http".
+func missingNodePorts(svc, old *corev1.Service) []string {
+	if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return nil
+	}
+	proto := func(p corev1.Protocol) corev1.Protocol {
+		if p == "" {
+			return corev1.ProtocolTCP
+		}
+		return p
+	}
+	var set []string
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.NodePort != 0 {
+			continue
+		}
+		for _, o := range old.Spec.Ports {
+			if o.NodePort != 0 && o.Name == p.Name && o.Port == p.Port && proto(o.Protocol) == proto(p.Protocol) {
+				p.NodePort = o.NodePort
+				name := p.Name
+				if name == "" {
+					name = fmt.Sprintf("%d/%s", p.Port, proto(p.Protocol))
+				}
+				set = append(set, fmt.Sprintf("nodePort %d of port %s", p.NodePort, name))
+				break
+			}
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal &&
+		svc.Spec.HealthCheckNodePort == 0 && old.Spec.HealthCheckNodePort != 0 {
+		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+		set = append(set, fmt.Sprintf("healthCheckNodePort %d", svc.Spec.HealthCheckNodePort))
+	}
+	return set
 }

@@ -109,9 +109,142 @@ func TestSLBListeners(t *testing.T) {
 			if len(svc.Status.LoadBalancer.Ingress) != 0 {
 				t.Errorf("status kept: %v", svc.Status)
 			}
-			// NodePorts are Velero's service action's business.
+			// Without preserveNodePorts, NodePorts stay as Velero's service action left them.
 			if svc.Spec.Ports[0].NodePort != 30080 || svc.Spec.HealthCheckNodePort != 31000 {
 				t.Errorf("node ports changed: %v, %d", svc.Spec.Ports, svc.Spec.HealthCheckNodePort)
+			}
+		})
+	}
+}
+
+// npService is a Service of type typ with the given ports, as backed up (with
+// NodePorts) or as Velero's service action left it (without).
+func npService(typ corev1.ServiceType, policy corev1.ServiceExternalTrafficPolicy, healthCheck int32, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "web"},
+		Spec: corev1.ServiceSpec{Type: typ, ExternalTrafficPolicy: policy, HealthCheckNodePort: healthCheck,
+			Ports: ports},
+	}
+}
+
+func TestSLBListenersPreserveNodePorts(t *testing.T) {
+	const local, cluster = corev1.ServiceExternalTrafficPolicyLocal, corev1.ServiceExternalTrafficPolicyCluster
+	http := func(nodePort int32) corev1.ServicePort {
+		return corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: nodePort}
+	}
+	https := func(nodePort int32) corev1.ServicePort {
+		return corev1.ServicePort{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, NodePort: nodePort}
+	}
+	unnamed := func(nodePort int32) corev1.ServicePort {
+		return corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolUDP, NodePort: nodePort}
+	}
+	on := []runtime.Object{restoreCM("mig", map[string]string{KeyPreserveNodePorts: "true"})}
+	tests := []struct {
+		name            string
+		objs            []runtime.Object
+		config          string
+		backup, item    *corev1.Service
+		unchanged       bool
+		wantNodePorts   []int32
+		wantHealthCheck int32
+		wantAnn         map[string]string // checked when set
+		wantErr         []string
+		maxCalls        int
+	}{
+		{name: "NodePort Service: cleared NodePorts restored", objs: on, config: "mig",
+			backup:        npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080), https(30443)),
+			item:          npService(corev1.ServiceTypeNodePort, cluster, 0, http(0), https(0)),
+			wantNodePorts: []int32{30080, 30443}, maxCalls: 1},
+		{name: "explicit NodePort Velero kept stays, the cleared one is restored", objs: on, config: "mig",
+			backup:        npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080), https(30443)),
+			item:          npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080), https(0)),
+			wantNodePorts: []int32{30080, 30443}, maxCalls: 1},
+		{name: "unnamed port matched by port and protocol", objs: on, config: "mig",
+			backup:        npService(corev1.ServiceTypeNodePort, cluster, 0, unnamed(30053)),
+			item:          npService(corev1.ServiceTypeNodePort, cluster, 0, corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolUDP}),
+			wantNodePorts: []int32{30053}, maxCalls: 1},
+		{name: "port changed since the backup is not given the old NodePort", objs: on, config: "mig",
+			backup:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:      npService(corev1.ServiceTypeNodePort, cluster, 0, corev1.ServicePort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}),
+			unchanged: true, maxCalls: 0},
+		{name: "LoadBalancer Local: NodePorts and healthCheckNodePort restored, LB adjusted too", objs: on, config: "mig",
+			backup:        npService(corev1.ServiceTypeLoadBalancer, local, 31000, http(30080)),
+			item:          npService(corev1.ServiceTypeLoadBalancer, local, 0, http(0)),
+			wantNodePorts: []int32{30080}, wantHealthCheck: 31000, maxCalls: 2}, // per-restore get, then the cluster-wide list for adjustLoadBalancerServices
+		{name: "LoadBalancer Cluster: no healthCheckNodePort", objs: on, config: "mig",
+			backup:        npService(corev1.ServiceTypeLoadBalancer, cluster, 31000, http(30080)),
+			item:          npService(corev1.ServiceTypeLoadBalancer, cluster, 0, http(0)),
+			wantNodePorts: []int32{30080}, wantHealthCheck: 0, maxCalls: 2}, // per-restore get, then the cluster-wide list for adjustLoadBalancerServices
+		{name: "cluster-wide preserveNodePorts", objs: []runtime.Object{pluginCM("slb", NameSLBListeners, map[string]string{KeyPreserveNodePorts: "true"})},
+			backup:        npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:          npService(corev1.ServiceTypeNodePort, cluster, 0, http(0)),
+			wantNodePorts: []int32{30080}, maxCalls: 1},
+		{name: "with adjustLoadBalancerServices off, NodePorts still restored and LB untouched", config: "mig",
+			objs: []runtime.Object{restoreCM("mig", map[string]string{KeyPreserveNodePorts: "true", KeyAdjustLoadBalancerServices: "false"})},
+			backup: func() *corev1.Service {
+				s := npService(corev1.ServiceTypeLoadBalancer, local, 31000, http(30080))
+				s.Annotations = map[string]string{annLBIDPrefix + annSuffixLBID: "lb-1"}
+				return s
+			}(),
+			item: func() *corev1.Service {
+				s := npService(corev1.ServiceTypeLoadBalancer, local, 0, http(0))
+				s.Annotations = map[string]string{annLBIDPrefix + annSuffixLBID: "lb-1"}
+				return s
+			}(),
+			wantNodePorts: []int32{30080}, wantHealthCheck: 31000, wantAnn: map[string]string{annLBIDPrefix + annSuffixLBID: "lb-1"}, maxCalls: 1},
+		{name: "off by default: cleared NodePorts stay cleared",
+			backup:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:      npService(corev1.ServiceTypeNodePort, cluster, 0, http(0)),
+			unchanged: true, maxCalls: 1},
+		{name: "turned off per restore", config: "mig",
+			objs: []runtime.Object{
+				pluginCM("slb", NameSLBListeners, map[string]string{KeyPreserveNodePorts: "true"}),
+				restoreCM("mig", map[string]string{KeyPreserveNodePorts: "false"}),
+			},
+			backup:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:      npService(corev1.ServiceTypeNodePort, cluster, 0, http(0)),
+			unchanged: true, maxCalls: 1},
+		{name: "NodePorts kept by Velero (--preserve-nodeports): nothing to do, no API call", objs: on, config: "mig",
+			backup:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:      npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			unchanged: true, maxCalls: 0},
+		{name: "ClusterIP Service never given NodePorts, no API call", objs: on, config: "mig",
+			backup:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:      npService(corev1.ServiceTypeClusterIP, "", 0, http(0)),
+			unchanged: true, maxCalls: 0},
+		{name: "malformed preserveNodePorts", config: "mig",
+			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyPreserveNodePorts: "yes please"})},
+			backup:  npService(corev1.ServiceTypeNodePort, cluster, 0, http(30080)),
+			item:    npService(corev1.ServiceTypeNodePort, cluster, 0, http(0)),
+			wantErr: []string{"ConfigMap velero/mig", KeyPreserveNodePorts, "true or false"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in, out, ok := actionCase{objs: tc.objs, item: tc.item, backup: tc.backup, restore: testRestore("r1", tc.config),
+				wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+				execute(t, func(b base) executor { return &SLBListenersAction{b} })
+			if !ok {
+				return
+			}
+			if tc.unchanged {
+				assertSame(t, in, out)
+				return
+			}
+			svc := new(corev1.Service)
+			fromItem(t, out, svc)
+			var got []int32
+			for _, p := range svc.Spec.Ports {
+				got = append(got, p.NodePort)
+			}
+			if !slices.Equal(got, tc.wantNodePorts) {
+				t.Errorf("nodePorts = %v, want %v", got, tc.wantNodePorts)
+			}
+			if svc.Spec.HealthCheckNodePort != tc.wantHealthCheck {
+				t.Errorf("healthCheckNodePort = %d, want %d", svc.Spec.HealthCheckNodePort, tc.wantHealthCheck)
+			}
+			if tc.wantAnn != nil && !maps.Equal(svc.Annotations, tc.wantAnn) {
+				t.Errorf("annotations = %v, want %v", svc.Annotations, tc.wantAnn)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package restoreactions
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
@@ -81,10 +82,8 @@ func (a *StorageClassMappingAction) resolve(ctx context.Context, s *restoreState
 	if !t.disk() {
 		return t, nil
 	}
-	for _, m := range modes {
-		if m == corev1.ReadWriteMany || m == corev1.ReadOnlyMany {
-			return target{}, fmt.Errorf("%s: accessMode of %s is %s, which a disk storageclass %s cannot serve; map it to a NAS class such as alibabacloud-cnfs-nas", what, what, m, to)
-		}
+	if err := checkDiskAccessModes(what, sc, modes); err != nil {
+		return target{}, err
 	}
 	if sc.VolumeBindingMode == nil || *sc.VolumeBindingMode == storagev1.VolumeBindingImmediate {
 		zones, err := s.nodeZones(ctx)
@@ -106,16 +105,20 @@ func (a *StorageClassMappingAction) executePVC(ctx context.Context, input *veler
 	if err := toTyped(input, pvc); err != nil {
 		return nil, err
 	}
-	if pvc.Spec.StorageClassName == nil {
-		return unchanged(input), nil
-	}
 	s := a.env.forRestore(input.Restore)
+	what := fmt.Sprintf("PVC %s/%s", pvc.Namespace, pvc.Name)
+	log := a.itemLog(a.Name(), input.Item.(*unstructured.Unstructured))
+	if pvc.Spec.StorageClassName == nil {
+		return unchanged(input), a.checkUnmapped(ctx, s, log, what, nil, pvc.Spec.AccessModes)
+	}
 	from := *pvc.Spec.StorageClassName
 	to, err := a.mapping(ctx, s, from)
-	if err != nil || to == "" {
-		return unchanged(input), err
+	if err != nil {
+		return nil, err
 	}
-	what := fmt.Sprintf("PVC %s/%s", pvc.Namespace, pvc.Name)
+	if to == "" {
+		return unchanged(input), a.checkUnmapped(ctx, s, log, what, &from, pvc.Spec.AccessModes)
+	}
 	t, err := a.resolve(ctx, s, what, to, pvc.Spec.AccessModes)
 	if err != nil {
 		return nil, err
@@ -131,7 +134,7 @@ func (a *StorageClassMappingAction) executePVC(ctx context.Context, input *veler
 	if t.disk() {
 		raiseClaim(&pvc.Spec, t.min)
 	}
-	a.itemLog(a.Name(), input.Item.(*unstructured.Unstructured)).Infof("changing storageclass from %s to %s", from, to)
+	log.Infof("changing storageclass from %s to %s", from, to)
 	return fromTyped(pvc)
 }
 
@@ -183,7 +186,11 @@ func (a *StorageClassMappingAction) executeStatefulSet(ctx context.Context, inpu
 	changed := false
 	for i := range sts.Spec.VolumeClaimTemplates {
 		tpl := &sts.Spec.VolumeClaimTemplates[i]
+		what := fmt.Sprintf("StatefulSet %s/%s volumeClaimTemplate %s", sts.Namespace, sts.Name, tpl.Name)
 		if tpl.Spec.StorageClassName == nil {
+			if err := a.checkUnmapped(ctx, s, log, what, nil, tpl.Spec.AccessModes); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		from := *tpl.Spec.StorageClassName
@@ -192,9 +199,11 @@ func (a *StorageClassMappingAction) executeStatefulSet(ctx context.Context, inpu
 			return nil, err
 		}
 		if to == "" {
+			if err := a.checkUnmapped(ctx, s, log, what, &from, tpl.Spec.AccessModes); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		what := fmt.Sprintf("StatefulSet %s/%s volumeClaimTemplate %s", sts.Namespace, sts.Name, tpl.Name)
 		t, err := a.resolve(ctx, s, what, to, tpl.Spec.AccessModes)
 		if err != nil {
 			return nil, err
@@ -210,4 +219,69 @@ func (a *StorageClassMappingAction) executeStatefulSet(ctx context.Context, inpu
 		return unchanged(input), nil
 	}
 	return fromTyped(sts)
+}
+
+// checkUnmapped checks a claim that storageClassMapping leaves as it is (what
+// names it; className is its storageClassName, nil when unset). A claim whose
+// class is a disk class that cannot attach to several nodes fails on
+// ReadWriteMany and ReadOnlyMany, as a mapped one does: the disk CSI driver
+// refuses to provision it, so it would stay Pending. A named class missing in
+// the target cluster is only warned about: the claim may still bind to a PV
+// the restore brings, but one provisioned anew stays Pending. The StorageClass
+// listing is read once per restore; a claim without a class reads the default
+// class only when its access modes need the check, so an RWO claim without a
+// class costs no API call.
+func (a *StorageClassMappingAction) checkUnmapped(ctx context.Context, s *restoreState, log logrus.FieldLogger, what string, className *string, modes []corev1.PersistentVolumeAccessMode) error {
+	if className == nil && !multiNode(modes) {
+		return nil
+	}
+	sc, err := claimClass(ctx, s, className)
+	if err != nil {
+		return err
+	}
+	if sc == nil {
+		if className != nil && *className != "" {
+			log.Warnf("%s: storageclass %s does not exist in the target cluster; a claim provisioned anew will stay Pending; add a %s entry \"%s: <class of this cluster>\" or create the class",
+				what, *className, KeyStorageClassMapping, *className)
+		}
+		return nil
+	}
+	return checkDiskAccessModes(what, sc, modes)
+}
+
+// checkDiskAccessModes refuses ReadWriteMany and ReadOnlyMany claims (what
+// names one) on a disk class sc, unless sc enables multi-attach.
+func checkDiskAccessModes(what string, sc *storagev1.StorageClass, modes []corev1.PersistentVolumeAccessMode) error {
+	if sc.Provisioner != diskpv.CSIDriver || multiAttach(sc) {
+		return nil
+	}
+	for _, m := range modes {
+		if multiNode([]corev1.PersistentVolumeAccessMode{m}) {
+			return fmt.Errorf("%s: accessMode of %s is %s, which a disk storageclass %s cannot serve; map it to a NAS class such as alibabacloud-cnfs-nas", what, what, m, sc.Name)
+		}
+	}
+	return nil
+}
+
+func multiNode(modes []corev1.PersistentVolumeAccessMode) bool {
+	for _, m := range modes {
+		if m == corev1.ReadWriteMany || m == corev1.ReadOnlyMany {
+			return true
+		}
+	}
+	return false
+}
+
+// paramMultiAttach is the disk CSI StorageClass parameter that provisions
+// disks with ECS multi-attach; the driver (pkg/disk/utils.go) accepts "true"
+// or "enabled", in any case, and then serves multi-node access modes (writes
+// only on block volumes).
+const paramMultiAttach = "multiAttach"
+
+func multiAttach(sc *storagev1.StorageClass) bool {
+	switch strings.ToLower(strings.TrimSpace(sc.Parameters[paramMultiAttach])) {
+	case "true", "enabled":
+		return true
+	}
+	return false
 }

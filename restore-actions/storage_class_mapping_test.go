@@ -1,7 +1,11 @@
 package restoreactions
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus/hooks/test"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,31 +24,57 @@ old-nas: alibabacloud-cnfs-nas
 to-immediate: alicloud-disk-immediate
 to-missing: not-here
 to-ebs: gp3
+to-shared: alicloud-disk-shared
 `
 	cluster := []runtime.Object{
 		storageClass("alicloud-disk-topology-alltype", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false),
 		storageClass("alicloud-disk-immediate", diskpv.CSIDriver, storagev1.VolumeBindingImmediate, false),
 		storageClass("alibabacloud-cnfs-nas", NASCSIDriver, storagev1.VolumeBindingImmediate, false),
 		storageClass("gp3", "ebs.csi.aws.com", "", false),
+		multiAttachClass("alicloud-disk-shared", "true"),
+		multiAttachClass("alicloud-disk-shared-enabled", "Enabled"),
+		multiAttachClass("alicloud-disk-not-shared", "false"),
 		pluginCM("scm", NameStorageClassMapping, map[string]string{KeyStorageClassMapping: mapping}),
 	}
 	oneZone := []runtime.Object{node("n1", "cn-hangzhou-h"), node("n2", "cn-hangzhou-h")}
 	twoZones := []runtime.Object{node("n1", "cn-hangzhou-h"), node("n2", "cn-hangzhou-i")}
 	rwx := corev1.ReadWriteMany
 	rox := corev1.ReadOnlyMany
+	defaultDisk := []runtime.Object{storageClass("alicloud-disk-default", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, true)}
 
 	tests := []struct {
 		name      string
 		nodes     []runtime.Object
-		extra     []runtime.Object
+		extra     []runtime.Object // per-restore ConfigMap mig and more
+		classes   []runtime.Object // more StorageClasses
 		item      runtime.Object
 		wantClass string // "" = item unchanged
 		wantSize  string
 		check     func(t *testing.T, out runtime.Object)
 		wantErr   []string
+		wantWarn  []string // parts of the one warning expected; none when nil
 		maxCalls  int
 	}{
-		{name: "PVC of unmapped class untouched", item: pvc("c", ptr("old-nas-x"), "1Gi", nil), maxCalls: 1},
+		{name: "PVC of unmapped class missing in the cluster: untouched, warned", item: pvc("c", ptr("old-nas-x"), "1Gi", nil),
+			wantWarn: []string{"PVC app/c", "storageclass old-nas-x does not exist", "will stay Pending; add a storageClassMapping entry", `"old-nas-x: `}, maxCalls: 2},
+		{name: "PVC of unmapped existing class untouched, no warning", item: pvc("c", ptr("alicloud-disk-topology-alltype"), "30Gi", nil), maxCalls: 2},
+		{name: "unmapped RWX PVC on a disk class", item: pvc("c", ptr("alicloud-disk-topology-alltype"), "30Gi", nil, rwx),
+			wantErr: []string{"PVC app/c: accessMode of PVC app/c is ReadWriteMany, which a disk storageclass alicloud-disk-topology-alltype cannot serve", "alibabacloud-cnfs-nas"}},
+		{name: "unmapped ROX PVC on a disk class", item: pvc("c", ptr("alicloud-disk-immediate"), "30Gi", nil, corev1.ReadWriteOnce, rox),
+			wantErr: []string{"accessMode of PVC app/c is ReadOnlyMany", "alicloud-disk-immediate"}},
+		{name: "unmapped RWX PVC on a multiAttach disk class untouched", item: pvc("c", ptr("alicloud-disk-shared"), "30Gi", nil, rwx), maxCalls: 2},
+		{name: "multiAttach Enabled counts too", item: pvc("c", ptr("alicloud-disk-shared-enabled"), "30Gi", nil, rox), maxCalls: 2},
+		{name: "multiAttach false does not", item: pvc("c", ptr("alicloud-disk-not-shared"), "30Gi", nil, rwx),
+			wantErr: []string{"accessMode of PVC app/c is ReadWriteMany", "alicloud-disk-not-shared"}},
+		{name: "unmapped RWX PVC on a NAS class untouched", item: pvc("c", ptr("alibabacloud-cnfs-nas"), "1Gi", nil, rwx), maxCalls: 2},
+		{name: "unmapped RWX PVC of a missing class warned only", item: pvc("c", ptr("gone"), "1Gi", nil, rwx),
+			wantWarn: []string{"storageclass gone does not exist"}, maxCalls: 2},
+		{name: "RWX PVC without class onto a default disk class", classes: defaultDisk, item: pvc("c", nil, "1Gi", nil, rwx),
+			wantErr: []string{"accessMode of PVC app/c is ReadWriteMany", "alicloud-disk-default"}},
+		{name: "RWX PVC without class, no default class: untouched", item: pvc("c", nil, "1Gi", nil, rwx), maxCalls: 1},
+		{name: "RWO PVC without class, default disk class: no API call", classes: defaultDisk, item: pvc("c", nil, "1Gi", nil), maxCalls: 0},
+		{name: "RWX PVC mapped onto a multiAttach disk class", item: pvc("c", ptr("to-shared"), "30Gi", nil, rwx),
+			wantClass: "alicloud-disk-shared", wantSize: "30Gi", maxCalls: 2},
 		{name: "PVC mapped to disk class and raised",
 			item:      pvc("c", ptr("old-disk"), "10Gi", map[string]string{annStorageProvisioner: "old.provisioner", annBetaStorageProvisioner: "old.provisioner"}),
 			wantClass: "alicloud-disk-topology-alltype", wantSize: "20Gi",
@@ -93,6 +123,7 @@ to-ebs: gp3
 				template("keep", ptr("unmapped"), "1Gi"),
 				template("nil", nil, "1Gi"),
 			),
+			wantWarn: []string{"volumeClaimTemplate keep", "storageclass unmapped does not exist"},
 			check: func(t *testing.T, out runtime.Object) {
 				s := out.(*appsv1.StatefulSet)
 				want := []struct{ class, size string }{
@@ -113,19 +144,39 @@ to-ebs: gp3
 			maxCalls: 2},
 		{name: "StatefulSet RWX template onto disk class", item: statefulSet(template("data", ptr("old-disk"), "10Gi", rwx)),
 			wantErr: []string{"StatefulSet app/web volumeClaimTemplate data", "accessMode", "ReadWriteMany"}},
-		{name: "StatefulSet without mapped templates untouched", item: statefulSet(template("keep", ptr("unmapped"), "1Gi")), maxCalls: 1},
+		{name: "StatefulSet unmapped RWX template on a disk class",
+			item:    statefulSet(template("ok", ptr("old-disk"), "10Gi"), template("shared", ptr("alicloud-disk-topology-alltype"), "30Gi", rwx)),
+			wantErr: []string{"StatefulSet app/web volumeClaimTemplate shared: accessMode of StatefulSet app/web volumeClaimTemplate shared is ReadWriteMany"}},
+		{name: "StatefulSet RWX template without class onto a default disk class", classes: defaultDisk,
+			item:    statefulSet(template("shared", nil, "30Gi", rwx)),
+			wantErr: []string{"volumeClaimTemplate shared", "ReadWriteMany", "alicloud-disk-default"}},
+		{name: "StatefulSet without mapped templates untouched", item: statefulSet(template("keep", ptr("unmapped"), "1Gi")),
+			wantWarn: []string{"StatefulSet app/web volumeClaimTemplate keep", "storageclass unmapped does not exist", "will stay Pending"}, maxCalls: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			objs := append(append(append([]runtime.Object{}, cluster...), tc.nodes...), tc.extra...)
+			objs := append(append(append(append([]runtime.Object{}, cluster...), tc.nodes...), tc.extra...), tc.classes...)
 			r := testRestore("r1", "")
 			if tc.extra != nil {
 				r = testRestore("r1", "mig")
 			}
-			in, out, ok := actionCase{objs: objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+			logger, hook := test.NewNullLogger()
+			in, out, ok := actionCase{objs: objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls, log: logger}.
 				execute(t, func(b base) executor { return &StorageClassMappingAction{b} })
 			if !ok {
 				return
+			}
+			switch w := warnings(hook); {
+			case tc.wantWarn == nil && len(w) > 0:
+				t.Errorf("unexpected warnings: %q", w)
+			case tc.wantWarn != nil && len(w) != 1:
+				t.Errorf("warnings = %q, want one", w)
+			case tc.wantWarn != nil:
+				for _, part := range tc.wantWarn {
+					if !strings.Contains(w[0], part) {
+						t.Errorf("warning %q does not contain %q", w[0], part)
+					}
+				}
 			}
 			if tc.wantClass == "" && tc.check == nil {
 				assertSame(t, in, out)
@@ -145,5 +196,52 @@ to-ebs: gp3
 				tc.check(t, typed)
 			}
 		})
+	}
+}
+
+func multiAttachClass(name, value string) *storagev1.StorageClass {
+	sc := storageClass(name, diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, false)
+	sc.Parameters = map[string]string{"type": "cloud_essd", paramMultiAttach: value}
+	return sc
+}
+
+// The checks on every claim read the StorageClasses once per restore: 50
+// claims of one restore, mapped or not, with missing classes or not, cost the
+// ConfigMap listing and the StorageClass listing (and one node listing for
+// the Immediate class), not one call a claim.
+func TestStorageClassMappingChecksEveryClaimWithBoundedCalls(t *testing.T) {
+	env, client := newTestEnv(
+		storageClass("alicloud-disk-topology-alltype", diskpv.CSIDriver, storagev1.VolumeBindingWaitForFirstConsumer, true),
+		storageClass("alicloud-disk-immediate", diskpv.CSIDriver, storagev1.VolumeBindingImmediate, false),
+		multiAttachClass("alicloud-disk-shared", "true"),
+		node("n1", "cn-hangzhou-h"),
+		pluginCM("scm", NameStorageClassMapping, map[string]string{KeyStorageClassMapping: "old: alicloud-disk-immediate\n"}),
+	)
+	logger, hook := test.NewNullLogger()
+	a := &StorageClassMappingAction{base{log: logger, env: env}}
+	r := testRestore("r1", "")
+	classes := []*string{ptr("old"), ptr("alicloud-disk-topology-alltype"), ptr("missing"), nil, ptr("alicloud-disk-shared")}
+	for i := range 50 {
+		modes := []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+		if i%5 == 3 || i%5 == 4 {
+			modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}
+		class := classes[i%5]
+		if class == nil {
+			// A claim without a class gets the default disk class: only an
+			// RWO one passes.
+			modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+		}
+		if _, err := run(t, a, testutil.Unstructured(pvc(fmt.Sprintf("c%d", i), class, "30Gi", nil, modes...)), r); err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+	}
+	_, err := run(t, a, testutil.Unstructured(pvc("rwx", ptr("alicloud-disk-topology-alltype"), "30Gi", nil, corev1.ReadWriteMany)), r)
+	assertErrContains(t, err, "accessMode of PVC app/rwx is ReadWriteMany")
+	if n := len(client.Actions()); n > 3 {
+		t.Errorf("%d API calls for 51 claims, want at most 3: %v", n, client.Actions())
+	}
+	if w := warnings(hook); len(w) != 10 {
+		t.Errorf("%d warnings, want 10 (one per claim of the missing class): %q", len(w), w)
 	}
 }

@@ -40,7 +40,7 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 				ObjectMeta: metav1.ObjectMeta{Name: "my-migration", Namespace: "velero"},
 				Data: map[string]string{"storageClassMapping": "alicloud-disk-ssd: alicloud-disk-topology-alltype\n" +
-					"alicloud-disk-efficiency: no-such-class\n"},
+					"alicloud-disk-efficiency: no-such-class\n", "preserveNodePorts": "true"},
 			}).Object,
 		},
 		storageClasses: []map[string]any{
@@ -66,6 +66,7 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 	tests := []struct {
 		action  string
 		item    runtime.Object
+		backup  runtime.Object // ItemFromBackup; item when nil
 		check   func(t *testing.T, out map[string]any)
 		wantErr string
 	}{
@@ -150,6 +151,45 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 			wantErr: "storageclass no-such-class not exists",
 		},
 		{
+			// Unmapped, but its class is a disk class: RWX cannot bind.
+			action:  "alibabacloud.com/storage-class-mapping",
+			item:    pvc("shared", "alicloud-disk-topology-alltype", "40Gi", corev1.ReadWriteMany),
+			wantErr: "accessMode of PVC default/shared is ReadWriteMany, which a disk storageclass alicloud-disk-topology-alltype cannot serve",
+		},
+		{
+			// Unmapped class missing in the target: warned in the log, not failed.
+			action: "alibabacloud.com/storage-class-mapping",
+			item:   pvc("gone", "class-of-the-old-cluster", "40Gi", corev1.ReadWriteOnce),
+			check: func(t *testing.T, out map[string]any) {
+				if got := nested(out, "spec", "storageClassName"); got != "class-of-the-old-cluster" {
+					t.Errorf("storageClassName = %v", got)
+				}
+			},
+		},
+		{
+			// preserveNodePorts: the NodePort Velero's service action cleared
+			// comes back from ItemFromBackup.
+			action: "alibabacloud.com/slb-listeners",
+			item: &corev1.Service{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: metav1.ObjectMeta{Name: "np", Namespace: "default"},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort,
+					Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+			},
+			backup: &corev1.Service{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: metav1.ObjectMeta{Name: "np", Namespace: "default"},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort,
+					Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 30080}}},
+			},
+			check: func(t *testing.T, out map[string]any) {
+				ports, _ := nested(out, "spec", "ports").([]any)
+				if len(ports) != 1 || toString(ports[0].(map[string]any)["nodePort"]) != "30080" {
+					t.Errorf("ports = %v, want nodePort 30080", ports)
+				}
+			},
+		},
+		{
 			action: "alibabacloud.com/flexvolume-to-csi",
 			item: &corev1.PersistentVolume{
 				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolume"},
@@ -197,7 +237,11 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 				t.Fatalf("GetRestoreItemActionV2: %v", err)
 			}
 			item := testutil.Unstructured(tc.item)
-			out, err := action.Execute(&velero.RestoreItemActionExecuteInput{Item: item, ItemFromBackup: item, Restore: restore})
+			backup := item
+			if tc.backup != nil {
+				backup = testutil.Unstructured(tc.backup)
+			}
+			out, err := action.Execute(&velero.RestoreItemActionExecuteInput{Item: item, ItemFromBackup: backup, Restore: restore})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Execute error = %v, want one containing %q", err, tc.wantErr)
