@@ -4,8 +4,6 @@
 package backupactions
 
 import (
-	"fmt"
-
 	"github.com/sirupsen/logrus"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
@@ -36,27 +34,21 @@ const NameDiskTopology = "alibabacloud.com/disk-topology"
 // (a PV label, which the scheduler ignores, so the cluster's behaviour is
 // unchanged). Only the backed-up copy is
 // changed, never the live PV; non-disk PVs are not touched.
-type DiskTopologyAction struct {
-	log logrus.FieldLogger
-}
+type DiskTopologyAction struct{ pvAction }
 
 // NewDiskTopologyAction is the initializer registered with Velero.
 func NewDiskTopologyAction(log logrus.FieldLogger) (any, error) {
-	return &DiskTopologyAction{log: log}, nil
+	return &DiskTopologyAction{pvAction{log: log}}, nil
 }
 
 var _ biav2.BackupItemAction = (*DiskTopologyAction)(nil)
 
 func (a *DiskTopologyAction) Name() string { return NameDiskTopology }
 
-func (a *DiskTopologyAction) AppliesTo() (velero.ResourceSelector, error) {
-	return velero.ResourceSelector{IncludedResources: []string{"persistentvolumes"}}, nil
-}
-
 func (a *DiskTopologyAction) Execute(item runtime.Unstructured, backup *velerov1.Backup) (runtime.Unstructured, []velero.ResourceIdentifier, string, []velero.ResourceIdentifier, error) {
-	pv := new(corev1.PersistentVolume)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.UnstructuredContent(), pv); err != nil {
-		return nil, nil, "", nil, fmt.Errorf("decoding PersistentVolume: %w", err)
+	pv, err := decodePV(item)
+	if err != nil {
+		return nil, nil, "", nil, err
 	}
 	if !diskpv.IsDisk(pv) {
 		return item, nil, "", nil, nil
@@ -77,9 +69,3 @@ func (a *DiskTopologyAction) Execute(item runtime.Unstructured, backup *velerov1
 		Info("recording the disk's zone as the topology.kubernetes.io/zone label")
 	return out, nil, "", nil, nil
 }
-
-func (a *DiskTopologyAction) Progress(string, *velerov1.Backup) (velero.OperationProgress, error) {
-	return velero.OperationProgress{}, biav2.AsyncOperationsNotSupportedError()
-}
-
-func (a *DiskTopologyAction) Cancel(string, *velerov1.Backup) error { return nil }

@@ -4,10 +4,8 @@ import (
 	"testing"
 
 	"github.com/sirupsen/logrus"
-	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/diskpv"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/testutil"
@@ -46,22 +44,10 @@ func TestDiskTopology(t *testing.T) {
 			pv: testutil.DiskPV("d-1", "d-1", testutil.WithDriver("nasplugin.csi.alibabacloud.com"), testutil.WithSize("20Gi"),
 				testutil.WithAffinity(diskpv.ZoneKey, "cn-hangzhou-h"))},
 	}
-	a := &DiskTopologyAction{log: logrus.New()}
+	a := &DiskTopologyAction{pvAction{log: logrus.New()}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := testutil.Unstructured(tc.pv)
-			orig := in.DeepCopy()
-			out, extra, opID, post, err := a.Execute(in, &velerov1.Backup{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if extra != nil || opID != "" || post != nil {
-				t.Errorf("unexpected additional items or operation: %v %q %v", extra, opID, post)
-			}
-			if !equality.Semantic.DeepEqual(orig.Object, in.Object) {
-				t.Error("input item modified in place")
-			}
-			u := &unstructured.Unstructured{Object: out.UnstructuredContent()}
+			orig, u := execute(t, a, tc.pv)
 			if tc.wantLabels == nil {
 				if !equality.Semantic.DeepEqual(orig.Object, u.Object) {
 					t.Errorf("item changed: %v", u.Object)

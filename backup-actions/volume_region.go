@@ -1,13 +1,10 @@
 package backupactions
 
 import (
-	"fmt"
-
 	"github.com/sirupsen/logrus"
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	biav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/backupitemaction/v2"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -28,27 +25,21 @@ const NameVolumeRegion = "alibabacloud.com/volume-region"
 // compares this annotation with the target cluster's region. A PV that does
 // not say its region gets no annotation (a stale one is removed): the region
 // is never guessed. The live PV is not changed; other PVs are not touched.
-type VolumeRegionAction struct {
-	log logrus.FieldLogger
-}
+type VolumeRegionAction struct{ pvAction }
 
 // NewVolumeRegionAction is the initializer registered with Velero.
 func NewVolumeRegionAction(log logrus.FieldLogger) (any, error) {
-	return &VolumeRegionAction{log: log}, nil
+	return &VolumeRegionAction{pvAction{log: log}}, nil
 }
 
 var _ biav2.BackupItemAction = (*VolumeRegionAction)(nil)
 
 func (a *VolumeRegionAction) Name() string { return NameVolumeRegion }
 
-func (a *VolumeRegionAction) AppliesTo() (velero.ResourceSelector, error) {
-	return velero.ResourceSelector{IncludedResources: []string{"persistentvolumes"}}, nil
-}
-
 func (a *VolumeRegionAction) Execute(item runtime.Unstructured, backup *velerov1.Backup) (runtime.Unstructured, []velero.ResourceIdentifier, string, []velero.ResourceIdentifier, error) {
-	pv := new(corev1.PersistentVolume)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.UnstructuredContent(), pv); err != nil {
-		return nil, nil, "", nil, fmt.Errorf("decoding PersistentVolume: %w", err)
+	pv, err := decodePV(item)
+	if err != nil {
+		return nil, nil, "", nil, err
 	}
 	region, kind := diskpv.VolumeRegion(pv)
 	if kind == "" {
@@ -75,9 +66,3 @@ func (a *VolumeRegionAction) Execute(item runtime.Unstructured, backup *velerov1
 	out.SetAnnotations(ann)
 	return out, nil, "", nil, nil
 }
-
-func (a *VolumeRegionAction) Progress(string, *velerov1.Backup) (velero.OperationProgress, error) {
-	return velero.OperationProgress{}, biav2.AsyncOperationsNotSupportedError()
-}
-
-func (a *VolumeRegionAction) Cancel(string, *velerov1.Backup) error { return nil }
