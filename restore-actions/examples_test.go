@@ -54,8 +54,20 @@ func TestExamplesParse(t *testing.T) {
 					if err != nil || len(m) == 0 {
 						t.Fatalf("%s: %v (%d entries)", key, err, len(m))
 					}
+				case KeyIngressClassMapping:
+					if m, err := ingressMapping(ctx, s, key, validateIngressClass); err != nil || len(m) == 0 {
+						t.Fatalf("%s: %v", key, err)
+					}
+				case KeyIngressAnnotationMapping:
+					if m, err := ingressMapping(ctx, s, key, validateAnnotationKey); err != nil || len(m) == 0 {
+						t.Fatalf("%s: %v", key, err)
+					}
 				case KeyStorageClassMapping:
 					if m, err := parseMapping(st.source, key, st.value); err != nil || len(m) == 0 {
+						t.Fatalf("%s: %v", key, err)
+					}
+				case KeyLoadBalancerIDMapping:
+					if m, _, err := s.loadBalancerIDMapping(ctx); err != nil || len(m) == 0 {
 						t.Fatalf("%s: %v", key, err)
 					}
 				case KeyDiskMinimumSize:

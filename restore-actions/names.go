@@ -1,7 +1,7 @@
 // Package restoreactions holds the RestoreItemActions (Velero v2 interface)
 // that adapt restored applications to the target cluster: image registries,
 // StorageClasses, disk sizes, FlexVolume disks, reused load balancers and
-// NodePorts, and refuse NAS and OSS volumes of another region and warn about
+// NodePorts, Ingress classes and annotations, and refuse NAS and OSS volumes of another region and warn about
 // shared disks.
 //
 // Each action reads its settings from two ConfigMaps in the Velero namespace:
@@ -22,6 +22,7 @@ const (
 	NameStorageClassMapping  = "alibabacloud.com/storage-class-mapping"
 	NameFlexVolumeToCSI      = "alibabacloud.com/flexvolume-to-csi"
 	NameCrossRegionVolumes   = "alibabacloud.com/cross-region-volumes"
+	NameIngressMapping       = "alibabacloud.com/ingress-mapping"
 )
 
 // Setting keys. Each key belongs to one action; only that action's
@@ -36,6 +37,10 @@ const (
 	KeyAllowCrossRegionVolumes    = "allowCrossRegionVolumes"
 	KeyFailOnSharedDisk           = "failOnSharedDisk"
 	KeyPreserveNodePorts          = "preserveNodePorts"
+	KeyIngressClassMapping        = "ingressClassMapping"
+	KeyIngressAnnotationMapping   = "ingressAnnotationMapping"
+	KeyForceOverrideListeners     = "forceOverrideListeners"
+	KeyLoadBalancerIDMapping      = "loadBalancerIDMapping"
 )
 
 // keyOwner maps each setting key to the action whose cluster-wide ConfigMap
@@ -49,6 +54,10 @@ var keyOwner = map[string]string{
 	KeyAllowCrossRegionVolumes:    NameCrossRegionVolumes,
 	KeyFailOnSharedDisk:           NameCrossRegionVolumes,
 	KeyPreserveNodePorts:          NameSLBListeners,
+	KeyIngressClassMapping:        NameIngressMapping,
+	KeyIngressAnnotationMapping:   NameIngressMapping,
+	KeyForceOverrideListeners:     NameSLBListeners,
+	KeyLoadBalancerIDMapping:      NameSLBListeners,
 }
 
 // ConfigKeys returns every setting key the restore item actions accept, in

@@ -14,6 +14,7 @@ func Initializers() map[string]common.HandlerInitializer {
 		NameStorageClassMapping:  NewStorageClassMappingAction,
 		NameFlexVolumeToCSI:      NewFlexVolumeToCSIAction,
 		NameCrossRegionVolumes:   NewCrossRegionVolumesAction,
+		NameIngressMapping:       NewIngressMappingAction,
 	}
 }
 
@@ -24,4 +25,5 @@ var (
 	_ riav2.RestoreItemAction = (*StorageClassMappingAction)(nil)
 	_ riav2.RestoreItemAction = (*FlexVolumeToCSIAction)(nil)
 	_ riav2.RestoreItemAction = (*CrossRegionVolumesAction)(nil)
+	_ riav2.RestoreItemAction = (*IngressMappingAction)(nil)
 )

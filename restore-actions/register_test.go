@@ -22,6 +22,7 @@ func TestInitializers(t *testing.T) {
 		NameSLBListeners:         "services",
 		NameFlexVolumeToCSI:      "persistentvolumes,persistentvolumeclaims",
 		NameCrossRegionVolumes:   "persistentvolumes",
+		NameIngressMapping:       "ingresses.networking.k8s.io",
 	}
 	inits := Initializers()
 	if len(inits) != len(want) {
@@ -70,6 +71,7 @@ func TestNothingToDoNeedsNoCluster(t *testing.T) {
 		{&CrossRegionVolumesAction{b}, testutil.DiskPV("pv", "d-1", testutil.WithSize("20Gi"), rwo)},
 		{&ImageRegistryMappingAction{b}, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}}},
 		{&SLBListenersAction{b}, service(corev1.ServiceTypeClusterIP, nil, nil)},
+		{&IngressMappingAction{b}, ingress("", nil, false)},
 	}
 	for _, c := range cases {
 		in := testutil.Unstructured(c.item)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -40,7 +41,14 @@ const (
 //     adds its own once it manages the Service, and until then a stale one
 //     would block deleting the Service wherever no CCM runs.
 //
-// adjustLoadBalancerServices: "false" turns the above off for a restore.
+// adjustLoadBalancerServices: "false" turns the above off for a restore,
+// and with it the two settings of a reused load balancer:
+//   - forceOverrideListeners: "true" (ACK's mandatory listening enforcement)
+//     sets force-override-listeners "true" instead, so the target's CCM
+//     takes over, and overwrites, the load balancer's existing listeners
+//     (logged as a warning);
+//   - loadBalancerIDMapping (old: new) replaces a loadbalancer-id annotation
+//     (either prefix) it maps, for a restore into another region or account.
 //
 // NodePorts: Velero's own service action (velero.io/service) clears the
 // auto-assigned NodePorts and healthCheckNodePort unless the Restore sets
@@ -99,15 +107,30 @@ func (a *SLBListenersAction) Execute(input *velero.RestoreItemActionExecuteInput
 		ann = map[string]string{}
 	}
 	if lbID, prefix := reusedLoadBalancer(ann); lbID != "" {
-		// Set the switch under the prefix the Service already uses, and turn
-		// off any copy under the other prefix too, so neither wins by accident.
-		ann[prefix+annSuffixForceListen] = "false"
+		s := a.env.forRestore(input.Restore)
+		if lbID, err = a.mapLoadBalancerID(ctx, s, log, ann, lbID); err != nil {
+			return nil, err
+		}
+		force, err := s.boolSetting(ctx, KeyForceOverrideListeners, false)
+		if err != nil {
+			return nil, err
+		}
+		// Set the switch under the prefix the Service already uses, and set
+		// any copy under the other prefix the same way, so neither wins by
+		// accident.
+		value := strconv.FormatBool(force)
+		ann[prefix+annSuffixForceListen] = value
 		for _, p := range []string{annLBIDPrefix, annLBIDPrefixLegacy} {
 			if _, ok := ann[p+annSuffixForceListen]; ok {
-				ann[p+annSuffixForceListen] = "false"
+				ann[p+annSuffixForceListen] = value
 			}
 		}
-		log.Infof("reusing load balancer %s with listeners not managed by this cluster; configure them in the SLB console", lbID)
+		if force {
+			log.Warnf("reusing load balancer %s with its listeners managed by this cluster (%s: \"true\"): the CCM overwrites the listeners existing on that load balancer, including any still serving the original cluster",
+				lbID, KeyForceOverrideListeners)
+		} else {
+			log.Infof("reusing load balancer %s with listeners not managed by this cluster; configure them in the SLB console", lbID)
+		}
 	} else {
 		log.Info("removing CCM bookkeeping so that the CCM creates a new load balancer")
 	}
@@ -134,6 +157,48 @@ func reusedLoadBalancer(ann map[string]string) (id, prefix string) {
 		}
 	}
 	return "", ""
+}
+
+// mapLoadBalancerID replaces, under each prefix, a loadbalancer-id
+// annotation that loadBalancerIDMapping maps (old: new), and returns the ID
+// the Service reuses afterwards.
+func (a *SLBListenersAction) mapLoadBalancerID(ctx context.Context, s *restoreState, log logrus.FieldLogger, ann map[string]string, lbID string) (string, error) {
+	m, source, err := s.loadBalancerIDMapping(ctx)
+	if err != nil || len(m) == 0 {
+		return lbID, err
+	}
+	for _, p := range []string{annLBIDPrefix, annLBIDPrefixLegacy} {
+		old := strings.TrimSpace(ann[p+annSuffixLBID])
+		if to, ok := m[old]; ok && old != "" {
+			ann[p+annSuffixLBID] = to
+			log.Infof("mapping load balancer %s to %s (%s of %s)", old, to, KeyLoadBalancerIDMapping, source)
+		}
+	}
+	id, _ := reusedLoadBalancer(ann)
+	return id, nil
+}
+
+// loadBalancerIDMapping reads loadBalancerIDMapping (old ID: new ID, sides
+// trimmed) and the ConfigMap it came from; nil when it is not set.
+func (s *restoreState) loadBalancerIDMapping(ctx context.Context) (map[string]string, string, error) {
+	st, err := s.lookup(ctx, KeyLoadBalancerIDMapping)
+	if err != nil || !st.set {
+		return nil, "", err
+	}
+	raw, err := parseMapping(st.source, KeyLoadBalancerIDMapping, st.value)
+	if err != nil {
+		return nil, "", err
+	}
+	m := make(map[string]string, len(raw))
+	for from, to := range raw {
+		f, t := strings.TrimSpace(from), strings.TrimSpace(to)
+		if strings.ContainsAny(f, " \t,") || strings.ContainsAny(t, " \t,") {
+			return nil, "", fmt.Errorf("%s config: %s entry %q: %q must map one load balancer ID to one, e.g. \"lb-2zeold: lb-bp1new\"",
+				st.source, KeyLoadBalancerIDMapping, from, to)
+		}
+		m[f] = t
+	}
+	return m, st.source, nil
 }
 
 // restoreNodePorts returns obj with the NodePorts put back that the backed-up

@@ -3,7 +3,10 @@ package restoreactions
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus/hooks/test"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +46,10 @@ func TestSLBListeners(t *testing.T) {
 		wantAnn    map[string]string // annotations after (exact)
 		wantLabels map[string]string // labels after (exact)
 		wantErr    []string
-		maxCalls   int
+		wantWarn   string // part of the one warning expected; none when ""
+		// A per-restore ConfigMap that lacks a key the item reads costs the
+		// list of the cluster-wide ConfigMaps too (once per restore).
+		maxCalls int
 	}{
 		{name: "reused CLB: listeners not managed, bookkeeping removed",
 			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123", forceNew: "true", ccmHash: "h"}, ccmLabels),
@@ -72,11 +78,63 @@ func TestSLBListeners(t *testing.T) {
 			},
 			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
 			wantAnn:    map[string]string{idNew: "lb-123", forceNew: "false"},
-			wantLabels: map[string]string{}, maxCalls: 1},
+			wantLabels: map[string]string{}, maxCalls: 2},
 		{name: "malformed opt-out", config: "mig",
 			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyAdjustLoadBalancerServices: "nope"})},
 			item:    service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
 			wantErr: []string{"ConfigMap velero/mig", KeyAdjustLoadBalancerServices, "true or false"}},
+		{name: "forceOverrideListeners: listeners taken over, under both prefixes", config: "mig",
+			objs:       []runtime.Object{restoreCM("mig", map[string]string{KeyForceOverrideListeners: "true"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idLegacy: "lb-123", forceNew: "false", ccmHash: "h"}, ccmLabels),
+			wantAnn:    map[string]string{idLegacy: "lb-123", forceLegacy: "true", forceNew: "true"},
+			wantLabels: map[string]string{"app": "web"}, wantWarn: "overwrites the listeners", maxCalls: 2},
+		{name: "forceOverrideListeners from the cluster-wide ConfigMap",
+			objs:       []runtime.Object{pluginCM("slb", NameSLBListeners, map[string]string{KeyForceOverrideListeners: "true"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantAnn:    map[string]string{idNew: "lb-123", forceNew: "true"},
+			wantLabels: map[string]string{}, wantWarn: "lb-123", maxCalls: 1},
+		{name: "forceOverrideListeners off explicitly", config: "mig",
+			objs:       []runtime.Object{restoreCM("mig", map[string]string{KeyForceOverrideListeners: "false"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123", forceNew: "true"}, nil),
+			wantAnn:    map[string]string{idNew: "lb-123", forceNew: "false"},
+			wantLabels: map[string]string{}, maxCalls: 2},
+		{name: "forceOverrideListeners ignored for a CCM-created load balancer", config: "mig",
+			objs:       []runtime.Object{restoreCM("mig", map[string]string{KeyForceOverrideListeners: "true"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, nil, ccmLabels),
+			wantAnn:    map[string]string{},
+			wantLabels: map[string]string{"app": "web"}, maxCalls: 2},
+		{name: "malformed forceOverrideListeners", config: "mig",
+			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyForceOverrideListeners: "yes please"})},
+			item:    service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantErr: []string{"ConfigMap velero/mig", KeyForceOverrideListeners, "true or false"}},
+		{name: "loadBalancerIDMapping maps the reused ID under both prefixes", config: "mig",
+			objs:       []runtime.Object{restoreCM("mig", map[string]string{KeyLoadBalancerIDMapping: "lb-old: lb-new\nlb-other: lb-x\n"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-old", idLegacy: " lb-old "}, nil),
+			wantAnn:    map[string]string{idNew: "lb-new", idLegacy: "lb-new", forceNew: "false"},
+			wantLabels: map[string]string{}, maxCalls: 2},
+		{name: "loadBalancerIDMapping with forceOverrideListeners, from the cluster-wide ConfigMap",
+			objs: []runtime.Object{pluginCM("slb", NameSLBListeners, map[string]string{
+				KeyLoadBalancerIDMapping: "lb-old: lb-new", KeyForceOverrideListeners: "true"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idLegacy: "lb-old"}, nil),
+			wantAnn:    map[string]string{idLegacy: "lb-new", forceLegacy: "true"},
+			wantLabels: map[string]string{}, wantWarn: "lb-new", maxCalls: 1},
+		{name: "loadBalancerIDMapping leaves an unmapped ID", config: "mig",
+			objs:       []runtime.Object{restoreCM("mig", map[string]string{KeyLoadBalancerIDMapping: "lb-old: lb-new"})},
+			item:       service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantAnn:    map[string]string{idNew: "lb-123", forceNew: "false"},
+			wantLabels: map[string]string{}, maxCalls: 2},
+		{name: "malformed loadBalancerIDMapping", config: "mig",
+			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyLoadBalancerIDMapping: "- lb-old"})},
+			item:    service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantErr: []string{"ConfigMap velero/mig", KeyLoadBalancerIDMapping, "YAML map"}},
+		{name: "loadBalancerIDMapping entry with an empty side", config: "mig",
+			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyLoadBalancerIDMapping: "lb-old: \"\""})},
+			item:    service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantErr: []string{"ConfigMap velero/mig", KeyLoadBalancerIDMapping, "lb-old", "empty side"}},
+		{name: "loadBalancerIDMapping entry naming two IDs", config: "mig",
+			objs:    []runtime.Object{restoreCM("mig", map[string]string{KeyLoadBalancerIDMapping: "lb-old: lb-a, lb-b"})},
+			item:    service(corev1.ServiceTypeLoadBalancer, map[string]string{idNew: "lb-123"}, nil),
+			wantErr: []string{"ConfigMap velero/mig", KeyLoadBalancerIDMapping, "one load balancer ID"}},
 		{name: "ClusterIP Service untouched, no API call",
 			item: service(corev1.ServiceTypeClusterIP, map[string]string{ccmHash: "h"}, ccmLabels), unchanged: true},
 		{name: "NodePort Service untouched, no API call",
@@ -86,10 +144,17 @@ func TestSLBListeners(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := testRestore("r1", tc.config)
 			r.Spec.PreserveNodePorts = &tc.preserve
-			in, out, ok := actionCase{objs: tc.objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls}.
+			logger, hook := test.NewNullLogger()
+			in, out, ok := actionCase{objs: tc.objs, item: tc.item, restore: r, wantErr: tc.wantErr, maxCalls: tc.maxCalls, log: logger}.
 				execute(t, func(b base) executor { return &SLBListenersAction{b} })
 			if !ok {
 				return
+			}
+			switch w := warnings(hook); {
+			case tc.wantWarn == "" && len(w) > 0:
+				t.Errorf("unexpected warnings: %q", w)
+			case tc.wantWarn != "" && (len(w) != 1 || !strings.Contains(w[0], tc.wantWarn) || !strings.Contains(w[0], "overwrites the listeners")):
+				t.Errorf("warnings = %q, want one about overwritten listeners containing %q", w, tc.wantWarn)
 			}
 			if tc.unchanged {
 				assertSame(t, in, out)

@@ -10,6 +10,7 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +36,19 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "registry", Namespace: "velero", Labels: map[string]string{
 					"velero.io/plugin-config": "", "alibabacloud.com/image-registry-mapping": "RestoreItemAction"}},
 				Data: map[string]string{"imageRegistryMapping": "docker.io/library/: registry.cn-beijing.aliyuncs.com/my-registry/\n"},
+			}).Object,
+			testutil.Unstructured(&corev1.ConfigMap{
+				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+				ObjectMeta: metav1.ObjectMeta{Name: "slb", Namespace: "velero", Labels: map[string]string{
+					"velero.io/plugin-config": "", "alibabacloud.com/slb-listeners": "RestoreItemAction"}},
+				Data: map[string]string{"loadBalancerIDMapping": "lb-2zeold: lb-bp1new\n", "forceOverrideListeners": "false"},
+			}).Object,
+			testutil.Unstructured(&corev1.ConfigMap{
+				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+				ObjectMeta: metav1.ObjectMeta{Name: "ingress", Namespace: "velero", Labels: map[string]string{
+					"velero.io/plugin-config": "", "alibabacloud.com/ingress-mapping": "RestoreItemAction"}},
+				Data: map[string]string{"ingressClassMapping": "nginx: alb\n",
+					"ingressAnnotationMapping": "nginx.ingress.kubernetes.io/rewrite-target: alb.ingress.kubernetes.io/rewrite-target\n"},
 			}).Object,
 			testutil.Unstructured(&corev1.ConfigMap{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -134,6 +148,23 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 			},
 		},
 		{
+			// loadBalancerIDMapping of the cluster-wide ConfigMap, legacy prefix.
+			action: "alibabacloud.com/slb-listeners",
+			item: &corev1.Service{
+				TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: metav1.ObjectMeta{Name: "moved", Namespace: "default",
+					Annotations: map[string]string{"service.beta.kubernetes.io/alicloud-loadbalancer-id": "lb-2zeold"}},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer},
+			},
+			check: func(t *testing.T, out map[string]any) {
+				ann := nestedMap(out, "metadata", "annotations")
+				if ann["service.beta.kubernetes.io/alicloud-loadbalancer-id"] != "lb-bp1new" ||
+					ann["service.beta.kubernetes.io/alicloud-loadbalancer-force-override-listeners"] != "false" {
+					t.Errorf("annotations = %v", ann)
+				}
+			},
+		},
+		{
 			action: "alibabacloud.com/storage-class-mapping",
 			item:   pvc("ssd", "alicloud-disk-ssd", "10Gi", corev1.ReadWriteOnce),
 			check: func(t *testing.T, out map[string]any) {
@@ -212,6 +243,30 @@ func TestRestoreItemActionsOverGRPC(t *testing.T) {
 				}
 				if !strings.Contains(toString(nested(out, "spec", "nodeAffinity")), "cn-beijing-a") {
 					t.Errorf("node affinity %v does not name the zone", nested(out, "spec", "nodeAffinity"))
+				}
+			},
+		},
+		{
+			action: "alibabacloud.com/ingress-mapping",
+			item: &networkingv1.Ingress{
+				TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Annotations: map[string]string{
+					"kubernetes.io/ingress.class": "nginx", "nginx.ingress.kubernetes.io/rewrite-target": "/$2"}},
+				Spec: networkingv1.IngressSpec{IngressClassName: func() *string { c := "nginx"; return &c }()},
+				Status: networkingv1.IngressStatus{LoadBalancer: networkingv1.IngressLoadBalancerStatus{
+					Ingress: []networkingv1.IngressLoadBalancerIngress{{IP: "47.95.1.2"}}}},
+			},
+			check: func(t *testing.T, out map[string]any) {
+				if got := nested(out, "spec", "ingressClassName"); got != "alb" {
+					t.Errorf("ingressClassName = %v, want alb", got)
+				}
+				ann := nestedMap(out, "metadata", "annotations")
+				if ann["kubernetes.io/ingress.class"] != "alb" || ann["alb.ingress.kubernetes.io/rewrite-target"] != "/$2" ||
+					ann["nginx.ingress.kubernetes.io/rewrite-target"] != nil {
+					t.Errorf("annotations = %v", ann)
+				}
+				if _, ok := out["status"]; ok {
+					t.Errorf("status kept: %v", out["status"])
 				}
 			},
 		},
@@ -317,7 +372,7 @@ func TestPluginListing(t *testing.T) {
 	for _, a := range restoreActions {
 		names[a.Name()] = true
 	}
-	for _, want := range []string{"image-registry-mapping", "disk-minimum-size", "slb-listeners", "storage-class-mapping", "flexvolume-to-csi", "cross-region-volumes"} {
+	for _, want := range []string{"image-registry-mapping", "disk-minimum-size", "slb-listeners", "storage-class-mapping", "flexvolume-to-csi", "cross-region-volumes", "ingress-mapping"} {
 		if !names["alibabacloud.com/"+want] {
 			t.Errorf("restore item action alibabacloud.com/%s not listed; got %v", want, names)
 		}
