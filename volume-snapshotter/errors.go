@@ -161,6 +161,12 @@ func splitSDKMessage(m string) (message, requestID string) {
 	if i := strings.LastIndex(m, " request id: "); i >= 0 {
 		m, requestID = m[:i], strings.TrimSpace(m[i+len(" request id: "):])
 	}
+	// ECS's SignatureDoesNotMatch message goes on with the string it
+	// signed, which holds the request's parameters, an STS token among
+	// them: never pass it on.
+	if i := strings.Index(strings.ToLower(m), "string to sign"); i >= 0 {
+		m = strings.TrimSuffix(strings.TrimSpace(m[:i]), " server")
+	}
 	return strings.TrimSpace(m), requestID
 }
 

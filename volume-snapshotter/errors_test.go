@@ -92,6 +92,11 @@ func TestErrorMessages(t *testing.T) {
 		{"IdempotentParameterMismatch", "CreateDisk", 403, []string{"bug in the plugin"}},
 		{"SignatureDoesNotMatch", "DescribeDisks", 400, []string{"secret does not match"}},
 	}
+	leak := &tea.SDKError{Code: tea.String("SignatureDoesNotMatch"), StatusCode: tea.Int(400),
+		Message: tea.String("code: 400, Specified signature is not matched with our calculation. server string to sign is:POST&%2F&SecurityToken%3DCAIS-sts-token-value request id: 5A6B-0002")}
+	if msg := newAPIError("DescribeDisks", "cn-hangzhou", leak).Error(); strings.Contains(msg, "sts-token-value") || !strings.Contains(msg, "request ID 5A6B-0002") || !strings.Contains(msg, "not matched with our calculation") {
+		t.Errorf("SignatureDoesNotMatch message %q keeps the signed string (or lost the rest)", msg)
+	}
 	for _, tt := range tests {
 		msg := newAPIError(tt.action, "cn-hangzhou", sdkError(tt.code, tt.status)).Error()
 		for _, w := range tt.want {
