@@ -3,7 +3,8 @@ package restoreactions
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -98,7 +99,7 @@ func (a *CrossRegionVolumesAction) checkRegion(ctx context.Context, s *restoreSt
 	if regions[recorded] {
 		return nil
 	}
-	target := strings.Join(sortedKeys(regions), ", ")
+	target := strings.Join(slices.Sorted(maps.Keys(regions)), ", ")
 	allow, err := s.boolSetting(ctx, KeyAllowCrossRegionVolumes, false)
 	if err != nil {
 		return err
@@ -162,13 +163,4 @@ func volumeField(kind string) string {
 		return "volumeAttributes url (and bucket)"
 	}
 	return "volumeAttributes server"
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

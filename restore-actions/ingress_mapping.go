@@ -3,7 +3,8 @@ package restoreactions
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -81,7 +82,7 @@ func (a *IngressMappingAction) Execute(input *velero.RestoreItemActionExecuteInp
 		}
 	}
 	if annChanged {
-		for _, k := range sortedMapKeys(ann) {
+		for _, k := range slices.Sorted(maps.Keys(ann)) {
 			nv, kept := newAnn[k]
 			to := keys[k]
 			switch {
@@ -116,7 +117,7 @@ func mapIngressAnnotations(ann, classes, keys map[string]string) (map[string]str
 		out[annIngressClass] = to
 		changed = true
 	}
-	for _, from := range sortedMapKeys(ann) {
+	for _, from := range slices.Sorted(maps.Keys(ann)) {
 		to := keys[from]
 		if to == "" || to == from {
 			continue
@@ -142,7 +143,7 @@ func ingressMapping(ctx context.Context, s *restoreState, key string, valid func
 	if err != nil {
 		return nil, err
 	}
-	for _, from := range sortedMapKeys(m) {
+	for _, from := range slices.Sorted(maps.Keys(m)) {
 		for _, side := range []string{from, m[from]} {
 			if msgs := valid(strings.TrimSpace(side)); len(msgs) > 0 {
 				return nil, fmt.Errorf("%s config: %s entry %q: %q is not valid (%s)", st.source, key, from, side, strings.Join(msgs, "; "))
@@ -151,7 +152,7 @@ func ingressMapping(ctx context.Context, s *restoreState, key string, valid func
 	}
 	trimmed := make(map[string]string, len(m))
 	byTarget := map[string]string{}
-	for _, from := range sortedMapKeys(m) {
+	for _, from := range slices.Sorted(maps.Keys(m)) {
 		to := strings.TrimSpace(m[from])
 		if other, dup := byTarget[to]; dup && key == KeyIngressAnnotationMapping {
 			// Which value wins would depend on the Ingress.
@@ -177,15 +178,6 @@ func validateAnnotationKey(key string) []string {
 		msgs = append(msgs, "write an annotation key such as alb.ingress.kubernetes.io/rewrite-target")
 	}
 	return msgs
-}
-
-func sortedMapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // emptyValue reports whether v holds nothing: nil, or maps and lists of

@@ -2,10 +2,11 @@ package diskpv
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/config"
 )
 
 // The drivers of the ACK NAS and OSS volumes, whose PVs name the region of
@@ -29,10 +30,6 @@ const (
 // says it. The cross-region-volumes restore action compares it with the
 // target cluster's region.
 const AnnVolumeRegion = "alibabacloud.com/volume-region"
-
-// regionPattern is the shape of an Alibaba Cloud region ID (cn-hangzhou,
-// ap-southeast-1, cn-shanghai-finance-1).
-var regionPattern = regexp.MustCompile(`^[a-z]+(-[a-z0-9]+)+$`)
 
 // Kind is the kind of an Alibaba Cloud volume PV: KindDisk, KindNAS, KindOSS,
 // or "" for every other PV.
@@ -140,7 +137,7 @@ func OSSURLRegion(endpoint string) string {
 }
 
 func validRegion(r string) string {
-	if !regionPattern.MatchString(r) {
+	if !config.RegionID.MatchString(r) {
 		return ""
 	}
 	return r
