@@ -24,6 +24,7 @@ build:
 ## test: unit and integration tests (real SDKs against the local emulator)
 test:
 	$(GO) test -count=1 ./...
+	cd test/s3compat && $(GO) test -count=1 ./...
 
 ## lint: gofmt and go vet
 lint:

@@ -2,16 +2,15 @@ package objectstore
 
 import (
 	"fmt"
-	"hash/crc64"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/crc64ecma"
 )
 
-// crcTable is CRC-64/ECMA-182 as OSS computes it (x-oss-hash-crc64ecma).
-var crcTable = crc64.MakeTable(crc64.ECMA)
-
-// checksum is the CRC-64/ECMA-182 of p.
-func checksum(p []byte) uint64 { return crc64.Checksum(p, crcTable) }
+// checksum is the CRC-64/ECMA-182 of p, as OSS computes it
+// (x-oss-hash-crc64ecma).
+func checksum(p []byte) uint64 { return crc64ecma.Checksum(p) }
 
 // crcError reports data that differs from what OSS stored or sent.
 type crcError struct {

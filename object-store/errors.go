@@ -14,11 +14,23 @@ import (
 
 // kmsActions are the KMS actions OSS needs of the caller for objects it
 // encrypts with KMS (serverSideEncryption: KMS): a data key for each new
-// object, its decryption on each read.
-const kmsActions = "kms:GenerateDataKey and kms:Decrypt"
+// object, its decryption on each read (and on multipart uploads). With a key
+// named by kmsKeyId, uploads also need kmsKeyIDActions. Source: the
+// "Permissions" section of OSS's server-side encryption guide
+// (https://www.alibabacloud.com/help/en/oss/user-guide/server-side-encryption-8;
+// AlibabaCloudDocs/oss "Developer Guide/Data security/Data encryption/
+// Server-side encryption.md"): uploading with a specified CMK ID needs the
+// KMS operations ListKeys, ListAliases, ListAliasesByKeyId, DescribeKey and
+// GenerateDataKey (its example policy also grants Decrypt), a download
+// Decrypt.
+const (
+	kmsActions      = "kms:GenerateDataKey and kms:Decrypt"
+	kmsKeyIDActions = "kms:DescribeKey, kms:ListKeys, kms:ListAliases and kms:ListAliasesByKeyId"
+)
 
-// ramActions are the RAM policy actions the plugin needs on the bucket.
-const ramActions = "oss:PutObject, oss:GetObject, oss:ListObjects, oss:DeleteObject, oss:AbortMultipartUpload, oss:ListMultipartUploads"
+// ramActions are the RAM policy actions the plugin needs on the bucket;
+// oss:GetBucketInfo only for Init's check of the bucket's storage class.
+const ramActions = "oss:PutObject, oss:GetObject, oss:ListObjects, oss:DeleteObject, oss:AbortMultipartUpload, oss:ListMultipartUploads, oss:GetBucketInfo"
 
 // ossError is what the plugin returns for a failed OSS call: the operation,
 // the bucket and key, the OSS error code and request ID, and a hint on what
@@ -114,7 +126,7 @@ func (o *ObjectStore) hintFor(se oss.ServiceError, bucket string) string {
 			// OSS answers AccessDenied too when KMS refuses the key.
 			key := "the region's default OSS key"
 			if o.cfg.kmsKeyID != "" {
-				key = "key " + o.cfg.kmsKeyID
+				key = fmt.Sprintf("key %s, plus %s for a key named by %s", o.cfg.kmsKeyID, kmsKeyIDActions, keyKMSKeyID)
 			}
 			hint += fmt.Sprintf(", and, for %s: KMS, %s on %s", keyServerSideEncryption, kmsActions, key)
 		}

@@ -4,7 +4,6 @@ package objectstore
 import (
 	"errors"
 	"fmt"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/sirupsen/logrus"
 
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/crc64ecma"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/credentials"
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/retry"
 )
@@ -51,7 +51,9 @@ func NewObjectStore(log logrus.FieldLogger) *ObjectStore {
 }
 
 // Init validates the BackupStorageLocation config and builds the OSS client.
-// It does not contact OSS: Velero validates the location on its own schedule.
+// Its only OSS call reads the bucket's default storage class, to warn about
+// an archive bucket; it never fails Init: Velero validates the location
+// itself, on its own schedule.
 func (o *ObjectStore) Init(cfg map[string]string) error {
 	s, err := parseConfig(cfg)
 	if err != nil {
@@ -66,10 +68,10 @@ func (o *ObjectStore) Init(cfg map[string]string) error {
 		return fmt.Errorf("%s credentials: %w", kind, err)
 	}
 	httpClient := newHTTPClient(s.caCert, s.concurrency)
-	newClient := func(endpoint string, pathStyle bool) (*oss.Client, error) {
+	newClient := func(endpoint string, pathStyle bool, hc *http.Client) (*oss.Client, error) {
 		opts := []oss.ClientOption{
 			oss.SetCredentialsProvider(creds.OSS()),
-			oss.HTTPClient(httpClient),
+			oss.HTTPClient(hc),
 			oss.ForcePathStyle(pathStyle),
 			// The plugin checks CRC64 itself, once per byte and per part
 			// in the upload workers; the SDK would hash every byte again.
@@ -88,21 +90,31 @@ func (o *ObjectStore) Init(cfg map[string]string) error {
 		}
 		return c, nil
 	}
-	client, err := newClient(s.endpoint, s.pathStyle)
+	client, err := newClient(s.endpoint, s.pathStyle, httpClient)
 	if err != nil {
 		return err
 	}
 	signer := client
 	if s.publicEndpoint != "" {
-		if signer, err = newClient(s.publicEndpoint, s.publicPathStyle); err != nil {
+		if signer, err = newClient(s.publicEndpoint, s.publicPathStyle, httpClient); err != nil {
 			return err
 		}
+	}
+	// The SDK's Client methods (GetBucketInfo) ignore oss.WithContext: the
+	// storage class check gets a client whose timeout bounds it, on the
+	// same connections.
+	checkHTTP := *httpClient
+	checkHTTP.Timeout = bucketInfoTimeout
+	checker, err := newClient(s.endpoint, s.pathStyle, &checkHTTP)
+	if err != nil {
+		return err
 	}
 	o.cfg, o.http, o.client, o.signer = s, httpClient, client, signer
 	o.log.WithFields(logrus.Fields{
 		"endpoint": s.endpoint, "region": s.region, "signatureVersion": map[bool]string{true: "v4", false: "v1"}[s.v4],
 		"partSize": s.partSize, "uploadConcurrency": s.concurrency,
 	}).Info("OSS object store initialized")
+	o.reportLocation(cfg, checker)
 	return nil
 }
 
@@ -164,7 +176,7 @@ func (o *ObjectStore) GetObject(bucket, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &download{o: o, b: b, bucket: bucket, key: key, h: crc64.New(crcTable)}
+	d := &download{o: o, b: b, bucket: bucket, key: key, h: crc64ecma.New()}
 	if err := d.open(); err != nil {
 		return nil, err
 	}

@@ -333,7 +333,9 @@ func TestObjectStoreHintMatchesPolicy(t *testing.T) {
 func TestPolicyResources(t *testing.T) {
 	want := map[string][]string{
 		"oss": {"acs:oss:*:*:" + Bucket, "acs:oss:*:*:" + Bucket + "/*"},
-		"kms": {"acs:kms:*:*:key/*"},
+		// ListKeys is authorized on the key container, ListAliases on the
+		// alias container, the rest on the key (KMS's RAM reference).
+		"kms": {"acs:kms:*:*:key", "acs:kms:*:*:key/*", "acs:kms:*:*:alias"},
 	}
 	for _, st := range readPolicy(t) {
 		svc, _, _ := strings.Cut(st.Action[0], ":")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"strconv"
 )
@@ -71,6 +72,17 @@ var (
 	errInvalidObjectName = newErr(400, "InvalidObjectName", "The specified object is not valid.")
 	errIncompleteBody    = newErr(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 )
+
+// bodyError is the answer to a request body that could not be read whole:
+// the refusal of a verifying reader (S3 chunk signatures, payload hashes,
+// checksums) or else IncompleteBody.
+func bodyError(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e
+	}
+	return errIncompleteBody
+}
 
 func invalidArgument(msg, name, value string) *apiError {
 	return newErr(400, "InvalidArgument", msg).with("ArgumentName", name).with("ArgumentValue", value)

@@ -65,7 +65,7 @@ func (s *Server) Uploads(bucketName string) []UploadInfo {
 }
 
 func (s *Server) initiateUpload(w http.ResponseWriter, r *http.Request, t target) *apiError {
-	hdr, aerr := storedHeaders(r.Header)
+	hdr, aerr := storedHeaders(r.Header, s.bucketClass(t.bucket))
 	if aerr != nil {
 		return aerr
 	}

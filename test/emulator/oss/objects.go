@@ -5,13 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
-	"hash/crc64"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/crc64ecma"
 )
 
 // object is one stored object. Its data is the concatenation of segments:
@@ -82,8 +83,9 @@ func isArchive(class string) bool {
 }
 
 // storedHeaders picks and validates what an upload request asks to store:
-// standard content headers, user metadata, storage class and encryption.
-func storedHeaders(in http.Header) (http.Header, *apiError) {
+// standard content headers, user metadata, storage class (bucketClass, the
+// bucket's, when the request names none) and encryption.
+func storedHeaders(in http.Header, bucketClass string) (http.Header, *apiError) {
 	out := http.Header{}
 	for _, k := range []string{"Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Cache-Control", "Expires"} {
 		if v := in.Get(k); v != "" {
@@ -98,7 +100,10 @@ func storedHeaders(in http.Header) (http.Header, *apiError) {
 			out[k] = v
 		}
 	}
-	class := "Standard"
+	class := bucketClass
+	if class == "" {
+		class = "Standard"
+	}
 	if v := in.Get("x-oss-storage-class"); v != "" {
 		c, ok := storageClasses[strings.ToLower(v)]
 		if !ok {
@@ -158,7 +163,7 @@ func receive(r *http.Request, dir string, limit int64) (received, *apiError) {
 		return received{}, errInternal
 	}
 	md := md5.New()
-	crc := crc64.New(crcTable)
+	crc := crc64ecma.New()
 	n, err := io.CopyBuffer(io.MultiWriter(f, md, crc), io.LimitReader(r.Body, limit+1), make([]byte, 256<<10))
 	cerr := f.Close()
 	fail := func(e *apiError) (received, *apiError) {
@@ -169,7 +174,7 @@ func receive(r *http.Request, dir string, limit int64) (received, *apiError) {
 	case n > limit:
 		return fail(errEntityTooLarge.with("MaxSizeAllowed", strconv.FormatInt(limit, 10)))
 	case err != nil:
-		return fail(errIncompleteBody)
+		return fail(bodyError(err))
 	case cerr != nil:
 		return fail(errInternal)
 	case r.ContentLength >= 0 && n != r.ContentLength:
@@ -193,7 +198,7 @@ func (s *Server) bucketExists(name string) bool {
 }
 
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request, t target) *apiError {
-	hdr, aerr := storedHeaders(r.Header)
+	hdr, aerr := storedHeaders(r.Header, s.bucketClass(t.bucket))
 	if aerr != nil {
 		return aerr
 	}
@@ -504,8 +509,31 @@ type owner struct {
 
 var emulatorOwner = owner{ID: "1000000000000000", DisplayName: "1000000000000000"}
 
+// putBucket creates the bucket with the storage class of the optional
+// <CreateBucketConfiguration><StorageClass> body (Standard without one).
 func (s *Server) putBucket(w http.ResponseWriter, r *http.Request, t target) *apiError {
-	if err := s.CreateBucket(t.bucket); err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return errIncompleteBody
+	}
+	class := "Standard"
+	if len(strings.TrimSpace(string(body))) > 0 {
+		var cfg struct {
+			XMLName      xml.Name `xml:"CreateBucketConfiguration"`
+			StorageClass string   `xml:"StorageClass"`
+		}
+		if err := xml.Unmarshal(body, &cfg); err != nil {
+			return errMalformedXML
+		}
+		if v := cfg.StorageClass; v != "" {
+			c, ok := storageClasses[strings.ToLower(v)]
+			if !ok {
+				return invalidArgument("Invalid storage class.", "StorageClass", v)
+			}
+			class = c
+		}
+	}
+	if err := s.createBucket(t.bucket, class); err != nil {
 		return errInvalidBucketName
 	}
 	w.Header().Set("Location", "/"+t.bucket)
@@ -529,7 +557,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, t target) *
 	res := result{Owner: emulatorOwner}
 	s.mu.Lock()
 	for _, b := range s.buckets {
-		res.Buckets = append(res.Buckets, bkt{b.name, isoTime(b.created), "oss-" + s.region(), s.region(), "Standard"})
+		res.Buckets = append(res.Buckets, bkt{b.name, isoTime(b.created), "oss-" + s.region(), s.region(), b.class})
 	}
 	s.mu.Unlock()
 	sortBy(res.Buckets, func(b bkt) string { return b.Name })
@@ -552,6 +580,7 @@ func (s *Server) getBucketInfo(w http.ResponseWriter, r *http.Request, t target)
 	if !ok {
 		return errNoSuchBucket
 	}
+	class := s.bucketClass(t.bucket)
 	type info struct {
 		XMLName        xml.Name `xml:"BucketInfo"`
 		Name           string   `xml:"Bucket>Name"`
@@ -573,7 +602,7 @@ func (s *Server) getBucketInfo(w http.ResponseWriter, r *http.Request, t target)
 	return writeXML(w, http.StatusOK, info{
 		Name: t.bucket, AccessMonitor: "Disabled", Location: "oss-" + reg, CreationDate: isoTime(created),
 		Extranet: "oss-" + reg + ".aliyuncs.com", Intranet: "oss-" + reg + "-internal.aliyuncs.com",
-		ACL: "private", Redundancy: "LRS", Owner: emulatorOwner, StorageClass: "Standard",
+		ACL: "private", Redundancy: "LRS", Owner: emulatorOwner, StorageClass: class,
 		SSEAlgorithm: "None", Acceleration: "Disabled", CrossRegionRep: "Disabled",
 	})
 }

@@ -682,6 +682,71 @@ func TestBucketInfoAndLocation(t *testing.T) {
 	}
 }
 
+// A bucket's storage class comes from PutBucket's CreateBucketConfiguration
+// and is what GetBucketInfo and ListBuckets report; objects uploaded without
+// x-oss-storage-class get it, so those of an Archive bucket cannot be read.
+func TestBucketStorageClass(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	cases := []struct {
+		bucket   string
+		opts     []sdk.Option
+		want     string
+		readable bool
+	}{
+		{"default-class", nil, "Standard", true},
+		{"ia-bucket", []sdk.Option{sdk.StorageClass(sdk.StorageIA)}, "IA", true},
+		{"archive-bucket", []sdk.Option{sdk.StorageClass(sdk.StorageArchive)}, "Archive", false},
+		{"cold-bucket", []sdk.Option{sdk.StorageClass(sdk.StorageColdArchive)}, "ColdArchive", false},
+		{"deep-cold-bucket", []sdk.Option{sdk.StorageClass(sdk.StorageDeepColdArchive)}, "DeepColdArchive", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			if err := c.CreateBucket(tc.bucket, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			info, err := c.GetBucketInfo(tc.bucket)
+			if err != nil || info.BucketInfo.StorageClass != tc.want {
+				t.Fatalf("GetBucketInfo storage class = %q, %v; want %q", info.BucketInfo.StorageClass, err, tc.want)
+			}
+			b, err := c.Bucket(tc.bucket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			put(t, b, "inherits", []byte("data"))
+			put(t, b, "standard", []byte("data"), sdk.ObjectStorageClass(sdk.StorageStandard))
+			if o, _ := e.srv.Object(tc.bucket, "inherits"); o.StorageClass != tc.want {
+				t.Errorf("object without a storage class stored as %q; want the bucket's %q", o.StorageClass, tc.want)
+			}
+			_, err = b.GetObject("inherits")
+			if tc.readable && err != nil {
+				t.Errorf("GetObject: %v", err)
+			}
+			if !tc.readable {
+				serviceErr(t, err, 403, "InvalidObjectState")
+			}
+			if got := getAll(t, b, "standard"); string(got) != "data" {
+				t.Errorf("Standard object in a %s bucket read %q", tc.want, got)
+			}
+		})
+	}
+	lb, err := c.ListBuckets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := map[string]string{}
+	for _, b := range lb.Buckets {
+		classes[b.Name] = b.StorageClass
+	}
+	for _, tc := range cases {
+		if classes[tc.bucket] != tc.want {
+			t.Errorf("ListBuckets reports %s as %q; want %q", tc.bucket, classes[tc.bucket], tc.want)
+		}
+	}
+	err = c.CreateBucketXml("bad-class", "<CreateBucketConfiguration><StorageClass>Shiny</StorageClass></CreateBucketConfiguration>")
+	serviceErr(t, err, 400, "InvalidArgument")
+}
+
 func TestPresignedURLs(t *testing.T) {
 	e := newEnv(t)
 	put(t, e.bucket(t), "signed/obj one.txt", []byte("presigned content"))

@@ -15,6 +15,9 @@
 //
 // Virtual-host style (bucket.host:port) works for any host name whose first
 // label is a known bucket, or for any host under Config.Domain.
+//
+// Requests signed with AWS Signature V4 are served as the S3 protocol, over
+// the same buckets and objects (s3.go, s3sign.go), as OSS does.
 package oss
 
 import (
@@ -82,14 +85,20 @@ type Server struct {
 	partDir  string
 	requests atomic.Int64
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	ops     map[string]int64
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	ops        map[string]int64
+	s3Payloads map[string]int64
 }
 
 type bucket struct {
 	name    string
 	created time.Time
+	// class is the bucket's storage class (PutBucket's
+	// CreateBucketConfiguration, Standard by default): GetBucketInfo and
+	// ListBuckets report it, and objects uploaded without
+	// x-oss-storage-class get it.
+	class   string
 	objects map[string]*object
 	uploads map[string]*upload
 }
@@ -106,11 +115,12 @@ func New(c Config) (*Server, error) {
 		c.Now = time.Now
 	}
 	s := &Server{
-		cfg:     c,
-		objDir:  filepath.Join(c.DataDir, "objects"),
-		partDir: filepath.Join(c.DataDir, "parts"),
-		buckets: map[string]*bucket{},
-		ops:     map[string]int64{},
+		cfg:        c,
+		objDir:     filepath.Join(c.DataDir, "objects"),
+		partDir:    filepath.Join(c.DataDir, "parts"),
+		buckets:    map[string]*bucket{},
+		ops:        map[string]int64{},
+		s3Payloads: map[string]int64{},
 	}
 	for _, d := range []string{s.objDir, s.partDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -127,17 +137,32 @@ func New(c Config) (*Server, error) {
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
-// CreateBucket adds an empty bucket (no-op if it exists).
+// CreateBucket adds an empty Standard bucket (no-op if it exists).
 func (s *Server) CreateBucket(name string) error {
+	return s.createBucket(name, "Standard")
+}
+
+func (s *Server) createBucket(name, class string) error {
 	if !validBucketName(name) {
 		return fmt.Errorf("oss emulator: invalid bucket name %q: use 3-63 lower-case letters, digits and '-'", name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.buckets[name] == nil {
-		s.buckets[name] = &bucket{name: name, created: s.now(), objects: map[string]*object{}, uploads: map[string]*upload{}}
+		s.buckets[name] = &bucket{name: name, created: s.now(), class: class, objects: map[string]*object{}, uploads: map[string]*upload{}}
 	}
 	return nil
+}
+
+// bucketClass is the storage class of an existing bucket, "" for an
+// unknown one.
+func (s *Server) bucketClass(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.buckets[name]; b != nil {
+		return b.class
+	}
+	return ""
 }
 
 func validBucketName(n string) bool {
@@ -169,6 +194,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := emu.Hex(12)
 	h := w.Header()
 	h.Set("x-oss-request-id", reqID)
+	if isS3Request(r) {
+		h.Set("x-amz-request-id", reqID)
+	}
 	h.Set("Server", "AliyunOSS")
 	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 
@@ -206,7 +234,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, hf := s.route(r, t)
-	if aerr := s.authorize(op, t); aerr != nil {
+	if aerr := s.authorize(ramOperation(op), t); aerr != nil {
 		s.count("Denied")
 		writeError(w, r, aerr, reqID)
 		return
@@ -259,7 +287,8 @@ func (s *Server) virtualHostBucket(host string) (string, bool) {
 		return "", false
 	}
 	first, rest, ok := strings.Cut(host, ".")
-	if !ok {
+	if !ok || first == "s3" && strings.HasPrefix(rest, "oss-") {
+		// s3.oss-<region>.aliyuncs.com is the S3-style name of an endpoint.
 		return "", false
 	}
 	s.mu.Lock()
@@ -267,11 +296,14 @@ func (s *Server) virtualHostBucket(host string) (string, bool) {
 	s.mu.Unlock()
 	// A real OSS endpoint (bucket.oss-<region>...) names the bucket even if
 	// it does not exist, so the client gets NoSuchBucket.
-	return first, known || strings.HasPrefix(rest, "oss-")
+	return first, known || strings.HasPrefix(rest, "oss-") || strings.HasPrefix(rest, "s3.oss-")
 }
 
 // route picks the operation from method, target and sub-resource.
 func (s *Server) route(r *http.Request, t target) (string, handler) {
+	if isS3Request(r) {
+		return s.routeS3(r, t)
+	}
 	q := r.URL.Query()
 	notImpl := func(http.ResponseWriter, *http.Request, target) *apiError { return errNotImplemented }
 	notAllowed := func(http.ResponseWriter, *http.Request, target) *apiError { return errMethodNotAllowed }

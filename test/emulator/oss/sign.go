@@ -70,12 +70,14 @@ func (s *Server) authenticate(r *http.Request, t target) *apiError {
 	q := r.URL.Query()
 	authz := r.Header.Get("Authorization")
 	switch {
+	case isS3Request(r):
+		return s.verifyS3(r)
 	case strings.HasPrefix(authz, v4Algorithm+" "):
 		return s.verifyV4(r, t, q, false)
 	case strings.HasPrefix(authz, "OSS "):
 		return s.verifyV1(r, t, q, false)
 	case authz != "":
-		return invalidArgument("The emulator supports the OSS and OSS4-HMAC-SHA256 Authorization schemes only.", "Authorization", strings.SplitN(authz, " ", 2)[0])
+		return invalidArgument("The emulator supports the OSS, OSS4-HMAC-SHA256 and AWS4-HMAC-SHA256 Authorization schemes only.", "Authorization", strings.SplitN(authz, " ", 2)[0])
 	case q.Get("x-oss-signature-version") == v4Algorithm:
 		return s.verifyV4(r, t, q, true)
 	case q.Has("x-oss-signature-version"):
@@ -272,11 +274,17 @@ func redactID(cred string) string {
 
 // v4Signature derives the V4 signing key from the secret and signs sts.
 func v4Signature(secret, day, region, sts string) string {
-	k := hmacSHA256([]byte("aliyun_v4"+secret), day)
+	return hex.EncodeToString(hmacSHA256(v4SigningKey("aliyun_v4", secret, day, region, "oss", "aliyun_v4_request"), sts))
+}
+
+// v4SigningKey derives a V4 signing key by chained HMAC-SHA256. OSS V4
+// ("aliyun_v4", "oss", "aliyun_v4_request") and AWS SigV4 on the S3 protocol
+// ("AWS4", "s3", "aws4_request") differ only in these names.
+func v4SigningKey(prefix, secret, day, region, service, terminator string) []byte {
+	k := hmacSHA256([]byte(prefix+secret), day)
 	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, "oss")
-	k = hmacSHA256(k, "aliyun_v4_request")
-	return hex.EncodeToString(hmacSHA256(k, sts))
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, terminator)
 }
 
 func hmacSHA256(key []byte, data string) []byte {
