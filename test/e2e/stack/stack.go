@@ -319,12 +319,17 @@ func (s *Stack) BuildPluginVariant(ctx context.Context, name string, tags ...str
 	return dir, s.goBuildPlugin(ctx, dir, "-tags", strings.Join(tags, ","))
 }
 
+// goBuildPlugin builds with the flags and environment of the `go test` that
+// runs it (no -trimpath, CGO_ENABLED as the caller has it): the packages the
+// plugin shares with the e2e test binary, with `go test ./...` and with the
+// tools of hack/tools.sh then come from the Go build cache instead of being
+// compiled again. Velero runs the plugin as a local executable, which needs
+// neither a static binary nor trimmed paths.
 func (s *Stack) goBuildPlugin(ctx context.Context, dir string, flags ...string) error {
-	args := append([]string{"build", "-trimpath"}, flags...)
+	args := append([]string{"build"}, flags...)
 	args = append(args, "-o", filepath.Join(dir, PluginBinary), ".")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = s.opts.RepoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("go build of the plugin in %s: %w\n%s", s.opts.RepoRoot, err, out)
