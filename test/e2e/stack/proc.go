@@ -22,6 +22,7 @@ type process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
+	started time.Time
 	done    chan struct{}
 	err     error // valid once done is closed
 }
@@ -41,7 +42,7 @@ func startProcess(name, logPath string, env []string, bin string, args ...string
 		logFile.Close()
 		return nil, fmt.Errorf("%s: starting %s: %w", name, bin, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, logPath: logPath, started: time.Now(), done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()

@@ -175,15 +175,26 @@ func (s *Stack) waitCRDEstablished(ctx context.Context, name string) error {
 	})
 }
 
-// credentialsFile is the plugin's credentials file, in the dotenv form of the
-// upstream Alibaba plugin's `cloud` secret.
+// credentialsFile is the one credentials file of the stack's locations, in
+// the two formats that read it: the plugin reads the Alibaba Cloud INI
+// profile [default] (type, access_key_id, access_key_secret), and Velero's
+// kopia repository, for a location with s3Url, reads the same file as an AWS
+// shared-credentials file (aws_access_key_id, aws_secret_access_key of
+// [default]); each ignores the other's keys.
 func credentialsFile() string {
-	return "ALIBABA_CLOUD_ACCESS_KEY_ID=" + AccessKeyID + "\nALIBABA_CLOUD_ACCESS_KEY_SECRET=" + AccessKeySecret + "\n"
+	return "[default]\n" +
+		"type = access_key\n" +
+		"access_key_id = " + AccessKeyID + "\n" +
+		"access_key_secret = " + AccessKeySecret + "\n" +
+		"aws_access_key_id = " + AccessKeyID + "\n" +
+		"aws_secret_access_key = " + AccessKeySecret + "\n"
 }
 
 // createLocations creates the credentials Secret, the
 // default BackupStorageLocation on the OSS emulator and the default
-// VolumeSnapshotLocation on the ECS emulator.
+// VolumeSnapshotLocation on the ECS emulator. The location's s3Url is the
+// emulator's OSS URL too: Velero's kopia repository (file-system backups)
+// talks S3 to it.
 func (s *Stack) createLocations(ctx context.Context) error {
 	_, err := s.Kube.CoreV1().Secrets(VeleroNamespace).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: CredentialsSecret},
@@ -203,6 +214,7 @@ func (s *Stack) createLocations(ctx context.Context) error {
 			"config": map[string]any{
 				"region":   OSSRegion,
 				"endpoint": s.Emulator.OSSURL,
+				"s3Url":    s.Emulator.OSSURL,
 			},
 			"credential": map[string]any{"name": CredentialsSecret, "key": "cloud"},
 		},
