@@ -236,7 +236,7 @@ func assertNoS3URLError(t *testing.T, ctx context.Context, ns string) {
 // startNodeAgent starts node-agent and its kubelet for the test; the
 // kubelet schedules the pods of namespaces. It stops after the test's
 // namespaces are gone (cleanups run last-registered first).
-func startNodeAgent(t *testing.T, ctx context.Context, namespaces ...string) *stack.NodeAgent {
+func startNodeAgent(t testing.TB, ctx context.Context, namespaces ...string) *stack.NodeAgent {
 	t.Helper()
 	na, err := env.StartNodeAgent(ctx, stack.NodeAgentOptions{
 		Labels:   map[string]string{corev1.LabelTopologyRegion: stack.OSSRegion, corev1.LabelTopologyZone: stack.OSSRegion + "-h"},
@@ -267,7 +267,7 @@ func nasPV(name, ns, claim, path string) *unstructured.Unstructured {
 }
 
 // bind writes the statuses the PV controller would: both Bound.
-func bind(t *testing.T, ctx context.Context, pv, pvc *unstructured.Unstructured) {
+func bind(t testing.TB, ctx context.Context, pv, pvc *unstructured.Unstructured) {
 	t.Helper()
 	unstructured.SetNestedField(pv.Object, "Bound", "status", "phase")
 	unstructured.SetNestedField(pvc.Object, "Bound", "status", "phase")
@@ -282,7 +282,7 @@ func bind(t *testing.T, ctx context.Context, pv, pvc *unstructured.Unstructured)
 }
 
 // createBoundNASClaim creates a statically provisioned NAS PV and its bound claim.
-func createBoundNASClaim(t *testing.T, ctx context.Context, ns, claim, pvName, path string) {
+func createBoundNASClaim(t testing.TB, ctx context.Context, ns, claim, pvName, path string) {
 	t.Helper()
 	pvc := u(map[string]any{
 		"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -328,7 +328,7 @@ func provisionNASClaim(t *testing.T, ctx context.Context, ns, claim, path string
 
 // createAppPod creates a pod (bound to no node: the kubelet schedules it)
 // mounting claim at /data and an emptyDir at /cache.
-func createAppPod(t *testing.T, ctx context.Context, ns, name, claim string) string {
+func createAppPod(t testing.TB, ctx context.Context, ns, name, claim string) string {
 	t.Helper()
 	createAll(t, ctx, u(map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
@@ -350,7 +350,7 @@ func createAppPod(t *testing.T, ctx context.Context, ns, name, claim string) str
 	return name
 }
 
-func waitPodRunning(t *testing.T, ctx context.Context, ns, name string) *corev1.Pod {
+func waitPodRunning(t testing.TB, ctx context.Context, ns, name string) *corev1.Pod {
 	t.Helper()
 	var pod *corev1.Pod
 	err := stack.Poll(ctx, time.Minute, func() (bool, string, error) {
@@ -377,7 +377,7 @@ type volumeFile struct {
 // writeVolume fills dir with small files of several modes, a nested
 // directory and a symlink, plus (if big) a file of random bytes, and returns
 // what it wrote.
-func writeVolume(t *testing.T, dir string, big bool) map[string]volumeFile {
+func writeVolume(t testing.TB, dir string, big bool) map[string]volumeFile {
 	t.Helper()
 	files := map[string]volumeFile{}
 	write := func(rel string, data []byte, mode fs.FileMode) {
@@ -493,7 +493,7 @@ func compareVolume(t *testing.T, dir string, want map[string]volumeFile) {
 	}
 }
 
-func listByLabel(t *testing.T, ctx context.Context, gvr schema.GroupVersionResource, selector string) []unstructured.Unstructured {
+func listByLabel(t testing.TB, ctx context.Context, gvr schema.GroupVersionResource, selector string) []unstructured.Unstructured {
 	t.Helper()
 	list, err := env.Dynamic.Resource(gvr).Namespace(stack.VeleroNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {

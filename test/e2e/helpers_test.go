@@ -63,7 +63,7 @@ func narrate(t *testing.T, format string, args ...any) {
 }
 
 // velero runs the CLI and fails the test on error.
-func velero(t *testing.T, ctx context.Context, args ...string) string {
+func velero(t testing.TB, ctx context.Context, args ...string) string {
 	t.Helper()
 	out, err := env.Velero(ctx, args...)
 	if err != nil {
@@ -75,7 +75,7 @@ func velero(t *testing.T, ctx context.Context, args ...string) string {
 // waitPhase waits until a Backup or Restore reaches a final phase and fails the
 // test (with `velero describe --details` and the server log tail) unless it is
 // want.
-func waitPhase(t *testing.T, ctx context.Context, gvr schema.GroupVersionResource, name, want string) *unstructured.Unstructured {
+func waitPhase(t testing.TB, ctx context.Context, gvr schema.GroupVersionResource, name, want string) *unstructured.Unstructured {
 	t.Helper()
 	final := map[string]bool{"Completed": true, "PartiallyFailed": true, "Failed": true, "FailedValidation": true}
 	var obj *unstructured.Unstructured
@@ -119,7 +119,7 @@ func describe(ctx context.Context, kind, name string) string {
 
 // bucketKeys lists the keys under prefix through the real OSS SDK, the way a
 // user would look into the bucket.
-func bucketKeys(t *testing.T, prefix string) []string {
+func bucketKeys(t testing.TB, prefix string) []string {
 	t.Helper()
 	client, err := alioss.New(env.Emulator.OSSURL, stack.AccessKeyID, stack.AccessKeySecret)
 	if err != nil {
@@ -150,7 +150,7 @@ func bucketKeys(t *testing.T, prefix string) []string {
 
 // createAll creates objects (typed through the dynamic client) and returns
 // them as the API server stored them.
-func createAll(t *testing.T, ctx context.Context, objs ...*unstructured.Unstructured) []*unstructured.Unstructured {
+func createAll(t testing.TB, ctx context.Context, objs ...*unstructured.Unstructured) []*unstructured.Unstructured {
 	t.Helper()
 	var out []*unstructured.Unstructured
 	for _, o := range objs {
@@ -164,7 +164,7 @@ func createAll(t *testing.T, ctx context.Context, objs ...*unstructured.Unstruct
 	return out
 }
 
-func gvrOf(t *testing.T, o *unstructured.Unstructured) schema.GroupVersionResource {
+func gvrOf(t testing.TB, o *unstructured.Unstructured) schema.GroupVersionResource {
 	t.Helper()
 	switch o.GetKind() {
 	case "ConfigMap":
@@ -191,7 +191,7 @@ func gvrOf(t *testing.T, o *unstructured.Unstructured) schema.GroupVersionResour
 }
 
 // createNamespace creates ns and deletes it (with its content) when the test ends.
-func createNamespace(t *testing.T, ctx context.Context, ns string) {
+func createNamespace(t testing.TB, ctx context.Context, ns string) {
 	t.Helper()
 	_, err := env.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: ns, Labels: map[string]string{"e2e": "true"},

@@ -208,7 +208,7 @@ func TestMigration(t *testing.T) {
 
 // deleteBackup deletes a backup with the CLI at the end of a test (its
 // snapshots too), so tests do not see each other's snapshots.
-func deleteBackup(t *testing.T, name string) {
+func deleteBackup(t testing.TB, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := env.Velero(ctx, "backup", "delete", name, "--confirm"); err != nil {
