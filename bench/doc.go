@@ -14,4 +14,19 @@
 // transfer sizes; BENCH_SWEEP_SIZE (default 256MiB) the stream size of the
 // part size / concurrency sweep. Do not run them with -race: the OSS SDK's
 // progress tracker and the ECS SDK's shared client race by design.
+//
+// BenchmarkPeers measures this bundle beside the upstream Alibaba plugin
+// (github.com/AliyunContainerService/velero-plugin at 1b0cc14, built from its
+// git source) and velero-plugin-for-aws v1.14.2 on the emulator's S3
+// protocol, at BENCH_PEER_SIZES (default "256MiB,1GiB"). hack/peers.sh builds
+// the two peers (cached) and prints the variables the benchmark reads; make
+// bench runs it first. Alone:
+//
+//	eval "$(hack/peers.sh env)"; export BENCH_UPSTREAM_PLUGIN BENCH_AWS_PLUGIN
+//	go test -run '^$' -bench '^BenchmarkPeers$' -benchtime 1x ./bench/
+//
+// or, as a report of that section alone (a BENCH_ONLY run writes only the
+// sections it measured, so keep it away from bench/REPORT.md):
+//
+//	BENCH_ONLY=Peers BENCH_ROUNDS=3 BENCH_REPORT=/tmp/peers.md bash hack/bench.sh
 package bench

@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/sirupsen/logrus"
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt"
+	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/process"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/internal/plugintest"
@@ -162,6 +163,49 @@ func newPluginPID(b *testing.B, before map[int]bool) int {
 	}
 	b.Fatalf("no new %s process is a child of this test process", plugintest.BinaryName)
 	return 0
+}
+
+// symlinkedObjectStore starts the plugin binary target through Velero's
+// plugin registry, from a fresh directory holding a symlink to it named
+// file, and returns Velero's gRPC client for its ObjectStore name,
+// initialised with cfg, plus the process ID. The plugin lister reports
+// os.Args[0] as the command to run, which a symlink keeps (a wrapper script
+// that execs the binary would not), so the process is told apart by its
+// argv[0].
+func symlinkedObjectStore(b *testing.B, target, file, name string, cfg map[string]string) (velero.ObjectStore, int) {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.Symlink(target, filepath.Join(dir, file)); err != nil {
+		b.Fatal(err)
+	}
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	registry := process.NewRegistry(dir, logger, logrus.InfoLevel)
+	if err := registry.DiscoverPlugins(); err != nil {
+		b.Fatalf("discovering the plugins of %s: %v", target, err)
+	}
+	mgr := clientmgmt.NewManager(logger, logrus.InfoLevel, registry)
+	b.Cleanup(mgr.CleanupClients)
+	isPlugin := func(pid int) bool {
+		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		argv0, _, _ := strings.Cut(string(cmd), "\x00")
+		return err == nil && filepath.Base(argv0) == file
+	}
+	before := childPIDs(isPlugin)
+	store, err := mgr.GetObjectStore(name)
+	if err != nil {
+		b.Fatalf("GetObjectStore(%s) of %s: %v", name, target, err)
+	}
+	if err := store.Init(cfg); err != nil {
+		b.Fatalf("Init of %s: %v", target, err)
+	}
+	for pid := range childPIDs(isPlugin) {
+		if !before[pid] {
+			return store, pid
+		}
+	}
+	b.Fatalf("the plugin process of %s is not a child of this test process", target)
+	return nil, 0
 }
 
 // cpuTime is the CPU time (user + system) a process has used so far.

@@ -1,18 +1,14 @@
 package bench
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt"
-	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/process"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
 )
@@ -36,48 +32,14 @@ func serveNullPlugin() {
 }
 
 // nullObjectStore starts the null plugin through Velero's plugin registry
-// and returns Velero's gRPC client for it. The plugin directory holds a
-// symlink to this binary: the plugin lister reports os.Args[0] as the
-// command to run, which a symlink keeps (a wrapper script that execs the
-// binary would not).
+// and returns Velero's gRPC client for it.
 func nullObjectStore(b *testing.B) (velero.ObjectStore, int) {
 	b.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
-	if err := os.Symlink(self, filepath.Join(dir, nullPluginFile)); err != nil {
-		b.Fatal(err)
-	}
-	logger := logrus.New()
-	logger.SetOutput(io.Discard)
-	registry := process.NewRegistry(dir, logger, logrus.InfoLevel)
-	if err := registry.DiscoverPlugins(); err != nil {
-		b.Fatalf("discovering the null plugin: %v", err)
-	}
-	mgr := clientmgmt.NewManager(logger, logrus.InfoLevel, registry)
-	b.Cleanup(mgr.CleanupClients)
-	isNull := func(pid int) bool {
-		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		argv0, _, _ := strings.Cut(string(cmd), "\x00")
-		return err == nil && filepath.Base(argv0) == nullPluginFile
-	}
-	before := childPIDs(isNull)
-	store, err := mgr.GetObjectStore(nullPluginName)
-	if err != nil {
-		b.Fatalf("GetObjectStore(%s): %v", nullPluginName, err)
-	}
-	if err := store.Init(nil); err != nil {
-		b.Fatal(err)
-	}
-	for pid := range childPIDs(isNull) {
-		if !before[pid] {
-			return store, pid
-		}
-	}
-	b.Fatal("the null plugin process is not a child of this test process")
-	return nil, 0
+	return symlinkedObjectStore(b, self, nullPluginFile, nullPluginName, nil)
 }
 
 // nullStore discards uploads; GetObject of "<n>" returns n zero bytes.

@@ -12,6 +12,9 @@
 #   BENCH_ROUNDS        rounds of the upload/download benchmarks (default 5)
 #   BENCH_SWEEP_SIZE    stream size of the part size × concurrency sweep (default 256MiB)
 #   BENCH_SWEEP_ROUNDS  rounds of the sweep (default 2)
+#   BENCH_PEER_SIZES    stream sizes of BenchmarkPeers (default 256MiB,1GiB): this
+#                       bundle beside the upstream Alibaba plugin and
+#                       velero-plugin-for-aws, built by hack/peers.sh
 #   BENCH_ONLY          a regexp of benchmark names to run instead of all
 #   BENCH_REPORT        where to write the report (default bench/REPORT.md)
 #
@@ -58,6 +61,16 @@ run sweep '^BenchmarkUploadSweep$' "$sweep_rounds"
 run list '^BenchmarkList$' 1
 run credentials '^BenchmarkCredentials$' 1
 run snapshots '^BenchmarkSnapshots$' 1
+if [ -z "${BENCH_ONLY:-}" ] || [[ Peers =~ $BENCH_ONLY ]]; then
+	# The peers' binaries (cached after the first build); a peer that cannot
+	# be built comes back as BENCH_<PEER>_PLUGIN_MISSING, which the benchmark
+	# prints instead of its figures.
+	peers_env="$(bash "$root/hack/peers.sh" env)" || status=1
+	while IFS= read -r line; do
+		[ -n "$line" ] && export "${line?}"
+	done <<<"$peers_env"
+fi
+run peers '^BenchmarkPeers$' "$rounds"
 
 cat "$raw"/*.txt >"$raw/all.txt"
 go run ./bench/cmd/report -in "$raw/all.txt" -out "$report" -context "$context" || status=1

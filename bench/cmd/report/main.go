@@ -60,6 +60,7 @@ type results struct {
 	order   []string // names in first-seen order
 	header  []string // goos/goarch/cpu lines
 	failed  []string // FAIL / skip lines worth showing
+	missing []string // "<peer>: <why>" of peers BenchmarkPeers did not measure
 }
 
 // sample is one benchmark line: unit -> value (ns/op, MB/s, custom units).
@@ -77,6 +78,11 @@ func parse(r io.Reader) (*results, error) {
 		case strings.HasPrefix(line, "cpu:"), strings.HasPrefix(line, "goos:"), strings.HasPrefix(line, "goarch:"):
 			if !contains(res.header, line) {
 				res.header = append(res.header, line)
+			}
+			continue
+		case strings.HasPrefix(line, "peer-missing: "):
+			if m := strings.TrimPrefix(line, "peer-missing: "); !contains(res.missing, m) {
+				res.missing = append(res.missing, m)
 			}
 			continue
 		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "--- SKIP"):

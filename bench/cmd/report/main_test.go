@@ -67,6 +67,43 @@ func TestRenderVerdicts(t *testing.T) {
 	}
 }
 
+const peersOutput = `peer-missing: aws: BENCH_AWS_PLUGIN is not set
+BenchmarkPeers/size=256MiB/upload/plugin=this-2       1  100 ns/op  200.00 MB/s  90.0 peak-RSS-MiB  2.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/upload/plugin=upstream-2   1  100 ns/op  100.00 MB/s  50.0 peak-RSS-MiB  4.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/download/plugin=this-2     1  100 ns/op  300.00 MB/s  40.0 peak-RSS-MiB  1.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/download/plugin=upstream-2 1  100 ns/op  400.00 MB/s  40.0 peak-RSS-MiB  1.00 plugin-cpu-s/GiB
+peer-missing: aws: BENCH_AWS_PLUGIN is not set
+BenchmarkPeers/size=256MiB/upload/plugin=this-2       1  100 ns/op  240.00 MB/s  96.0 peak-RSS-MiB  2.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/upload/plugin=upstream-2   1  100 ns/op  80.00 MB/s   60.0 peak-RSS-MiB  4.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/download/plugin=this-2     1  100 ns/op  300.00 MB/s  40.0 peak-RSS-MiB  1.00 plugin-cpu-s/GiB
+BenchmarkPeers/size=256MiB/download/plugin=upstream-2 1  100 ns/op  400.00 MB/s  40.0 peak-RSS-MiB  1.00 plugin-cpu-s/GiB
+`
+
+func TestRenderPeers(t *testing.T) {
+	r, err := parse(strings.NewReader(peersOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := render(r, "")
+	for _, want := range []string{
+		"**Not measured:** aws: BENCH_AWS_PLUGIN is not set",
+		"| this | 220 [200–240] | 300 | 93 [90–96] / 40 | 2.00 / 1.00 |",
+		// Round by round 2.0 and 3.0: the median of two is their mean.
+		"- upload MB/s: this ÷ upstream = 2.50 [2.00–3.00] → **ahead**",
+		"- download MB/s: this ÷ upstream = 0.75 → behind",
+		"- upload peak RSS: this ÷ upstream = 1.70 [1.60–1.80] → behind",
+		"- upload CPU s/GiB: this ÷ upstream = 0.50 → **ahead**",
+		"- download CPU s/GiB: this ÷ upstream = 1.00 → even",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "**Not measured:**") != 1 || strings.Contains(md, "against aws") {
+		t.Errorf("the missing aws peer is reported more than once or measured:\n%s", md)
+	}
+}
+
 func TestParseRejectsMalformedLine(t *testing.T) {
 	if _, err := parse(strings.NewReader("BenchmarkX-2  1  100 ns/op 5\n")); err == nil {
 		t.Fatal("a line with a value but no unit was accepted")

@@ -38,6 +38,7 @@ func render(r *results, context string) string {
 	renderSnapshots(&w, r)
 	renderRestore(&w, r)
 	renderSweep(&w, r)
+	renderPeers(&w, r)
 	renderRaw(&w, r)
 	return w.String()
 }
@@ -329,6 +330,87 @@ func renderSweep(w *strings.Builder, r *results) {
 	if best != "" {
 		fmt.Fprintf(w, "\nFastest combination within its RSS target in this run: %s (%.2f× the default).\n", best, bestRatio)
 	}
+}
+
+// peerNotes are the plugins BenchmarkPeers measures, in table order.
+var peerNotes = []struct{ name, what string }{
+	{"this", "this bundle, OSS protocol"},
+	{"upstream", "github.com/AliyunContainerService/velero-plugin at 1b0cc14, OSS protocol"},
+	{"aws", "velero-plugin-for-aws v1.14.2 on OSS's S3 protocol"},
+}
+
+func renderPeers(w *strings.Builder, r *results) {
+	const prefix = "BenchmarkPeers/"
+	sizes := sizesOf(r, prefix)
+	if len(sizes) == 0 && len(r.missing) == 0 {
+		return
+	}
+	w.WriteString("\n## 8. Peers side by side: this bundle, the upstream Alibaba plugin, velero-plugin-for-aws\n\n")
+	w.WriteString("Each plugin's ObjectStore through Velero's gRPC client (16 KiB messages), against the same emulator, " +
+		"with its default part size and concurrency; a fresh plugin process per measurement (peak RSS = its VmHWM, " +
+		"CPU = its user + system time). Ratios are this bundle ÷ the peer, round by round: above 1 means this bundle " +
+		"is faster for MB/s, below 1 means it uses less for RSS and CPU.\n")
+	for _, m := range r.missing {
+		fmt.Fprintf(w, "\n**Not measured:** %s\n", m)
+	}
+	for _, size := range sizes {
+		base := prefix + size + "/"
+		fmt.Fprintf(w, "\n### %s\n\n", strings.TrimPrefix(size, "size="))
+		w.WriteString("| plugin | upload MB/s | download MB/s | peak RSS MiB up / down | CPU s/GiB up / down | what |\n|---|---|---|---|---|---|\n")
+		for _, p := range peerNotes {
+			up, down := base+"upload/plugin="+p.name, base+"download/plugin="+p.name
+			if _, ok := r.samples[up]; !ok {
+				if _, ok := r.samples[down]; !ok {
+					continue
+				}
+			}
+			cell := func(n, unit, format string) string { s, ok := r.get(n, unit); return fmtStat(s, ok, format) }
+			fmt.Fprintf(w, "| %s | %s | %s | %s / %s | %s / %s | %s |\n", p.name, cell(up, "MB/s", "%.0f"), cell(down, "MB/s", "%.0f"),
+				cell(up, "peak-RSS-MiB", "%.0f"), cell(down, "peak-RSS-MiB", "%.0f"),
+				cell(up, "plugin-cpu-s/GiB", "%.2f"), cell(down, "plugin-cpu-s/GiB", "%.2f"), p.what)
+		}
+		columns := []struct {
+			label, dir, unit string
+			higherBetter     bool
+		}{
+			{"upload MB/s", "upload", "MB/s", true}, {"download MB/s", "download", "MB/s", true},
+			{"upload peak RSS", "upload", "peak-RSS-MiB", false}, {"download peak RSS", "download", "peak-RSS-MiB", false},
+			{"upload CPU s/GiB", "upload", "plugin-cpu-s/GiB", false}, {"download CPU s/GiB", "download", "plugin-cpu-s/GiB", false},
+		}
+		for _, p := range peerNotes[1:] {
+			var lines []string
+			for _, c := range columns {
+				this, peer := base+c.dir+"/plugin=this", base+c.dir+"/plugin="+p.name
+				rs, ok := r.ratio(this, peer, c.unit)
+				if !ok {
+					continue
+				}
+				ahead := rs.median > 1
+				if !c.higherBetter {
+					ahead = rs.median < 1
+				}
+				word := "behind"
+				if ahead {
+					word = "**ahead**"
+				} else if rs.median == 1 {
+					word = "even"
+				}
+				lines = append(lines, fmt.Sprintf("- %s: this ÷ %s = %s → %s\n", c.label, p.name, fmtStat(rs, true, "%.2f"), word))
+			}
+			if len(lines) > 0 {
+				fmt.Fprintf(w, "\nThis bundle against %s (%s):\n\n%s", p.name, peerWhat(p.name), strings.Join(lines, ""))
+			}
+		}
+	}
+}
+
+func peerWhat(name string) string {
+	for _, p := range peerNotes {
+		if p.name == name {
+			return p.what
+		}
+	}
+	return ""
 }
 
 func renderRaw(w *strings.Builder, r *results) {
