@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -32,14 +31,7 @@ import (
 func BenchmarkFileSystemBackup(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	rounds := 3
-	if v := os.Getenv("E2E_BENCH_ROUNDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("E2E_BENCH_ROUNDS=%q: want a positive integer", v)
-		}
-		rounds = n
-	}
+	rounds := benchRounds(b)
 	const ns, pvName = "e2e-fs-bench", "e2e-fs-bench-nas"
 	na := startNodeAgent(b, ctx, ns)
 	createNamespace(b, ctx, ns)

@@ -56,14 +56,7 @@ const (
 func BenchmarkRestoreOverhead(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
-	rounds := 3
-	if v := os.Getenv("E2E_BENCH_ROUNDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("E2E_BENCH_ROUNDS=%q: want a positive integer", v)
-		}
-		rounds = n
-	}
+	rounds := benchRounds(b)
 	const srcNS, backup, cfName = "e2e-overhead", "overhead", "overhead"
 
 	buildStart := time.Now()
@@ -385,6 +378,19 @@ func secs(ds []time.Duration) []float64 {
 		out = append(out, d.Seconds())
 	}
 	return out
+}
+
+// benchRounds is E2E_BENCH_ROUNDS, the rounds of the e2e benchmarks (default 3).
+func benchRounds(b *testing.B) int {
+	v := os.Getenv("E2E_BENCH_ROUNDS")
+	if v == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("E2E_BENCH_ROUNDS=%q: want a positive integer", v)
+	}
+	return n
 }
 
 func median(xs []float64) float64 {

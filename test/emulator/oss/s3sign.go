@@ -103,12 +103,7 @@ func (s *Server) verifyS3(r *http.Request) *apiError {
 			return errTimeTooSkewed.with("RequestTime", amzDate).with("ServerTime", now.UTC().Format(v4DateFormat))
 		}
 	} else {
-		fields := map[string]string{}
-		for _, f := range strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), s3Algorithm+" "), ",") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(f), "="); ok {
-				fields[k] = v
-			}
-		}
+		fields := authFields(r, s3Algorithm)
 		credStr, signedList, sig = fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 		if credStr == "" || signedList == "" || sig == "" {
 			return s3AuthMalformed("it needs Credential, SignedHeaders and Signature.")

@@ -217,12 +217,7 @@ func (s *Server) verifyV4(r *http.Request, t target, q url.Values, presigned boo
 			return errTimeTooSkewed.with("RequestTime", signDate).with("ServerTime", now.UTC().Format(v4DateFormat))
 		}
 	} else {
-		fields := map[string]string{}
-		for _, f := range strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), v4Algorithm+" "), ",") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(f), "="); ok {
-				fields[k] = v
-			}
-		}
+		fields := authFields(r, v4Algorithm)
 		credStr, sig, additional = fields["Credential"], fields["Signature"], fields["AdditionalHeaders"]
 		token = r.Header.Get("x-oss-security-token")
 		var err error
@@ -267,6 +262,18 @@ func (s *Server) verifyV4(r *http.Request, t target, q url.Values, presigned boo
 }
 
 // redactID keeps an error from echoing anything but the key ID part.
+// authFields splits the Authorization header "<algorithm> k=v, k=v" of the
+// V4 schemes (OSS4-HMAC-SHA256 and S3's AWS4-HMAC-SHA256) into its fields.
+func authFields(r *http.Request, algorithm string) map[string]string {
+	fields := map[string]string{}
+	for _, f := range strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), algorithm+" "), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(f), "="); ok {
+			fields[k] = v
+		}
+	}
+	return fields
+}
+
 func redactID(cred string) string {
 	id, _, _ := strings.Cut(cred, "/")
 	return id
