@@ -14,7 +14,8 @@ import (
 // PutObject streams body to OSS without knowing its length. It reads up to
 // partSize bytes: a body that ends within them is sent with one PUT; a longer
 // one becomes a multipart upload whose parts are sent by uploadConcurrency
-// workers, so at most partSize × (uploadConcurrency+1) bytes are in memory.
+// workers, so at most partSize × uploadConcurrency bytes (two parts when
+// uploadConcurrency is 1) are in memory.
 // Any failure aborts the multipart upload so that no parts are left behind.
 // The CRC64 of the whole object is checked against the one OSS reports.
 func (o *ObjectStore) PutObject(bucket, key string, body io.Reader) error {
