@@ -91,6 +91,6 @@ func s3URLMissing(region string) string {
 	if region == "" {
 		region = "<region>"
 	}
-	return fmt.Sprintf("%s is not set: Velero's file-system backup and data mover cannot store volume data in this location; add %s: https://oss-%s-internal.aliyuncs.com (https://oss-%s.aliyuncs.com outside the region's VPC) to the BackupStorageLocation config, with the credential file also holding the AccessKey as aws_access_key_id / aws_secret_access_key",
+	return fmt.Sprintf("%s is not set: Velero's file-system backup and data mover cannot store volume data in this location; add %s: https://s3.oss-%s-internal.aliyuncs.com (https://s3.oss-%s.aliyuncs.com outside the region's VPC) to the BackupStorageLocation config, with the credential file also holding the AccessKey as aws_access_key_id / aws_secret_access_key",
 		keyS3URL, keyS3URL, region, region)
 }

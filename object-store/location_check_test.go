@@ -224,8 +224,8 @@ func TestInitReportsMissingS3URL(t *testing.T) {
 		want []string // nil: no line
 	}{
 		{"unset", nil, []string{"level=info", "s3Url is not set: Velero's file-system backup and data mover cannot store volume data in this location",
-			"add s3Url: https://oss-cn-hangzhou-internal.aliyuncs.com (https://oss-cn-hangzhou.aliyuncs.com outside the region's VPC)"}},
-		{"region of the location", []string{"region", "cn-beijing"}, []string{"https://oss-cn-beijing-internal.aliyuncs.com"}},
+			"add s3Url: https://s3.oss-cn-hangzhou-internal.aliyuncs.com (https://s3.oss-cn-hangzhou.aliyuncs.com outside the region's VPC)"}},
+		{"region of the location", []string{"region", "cn-beijing"}, []string{"https://s3.oss-cn-beijing-internal.aliyuncs.com"}},
 		{"set", []string{"s3Url", "https://oss-cn-hangzhou-internal.aliyuncs.com"}, nil},
 	}
 	for _, c := range cases {
