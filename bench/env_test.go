@@ -350,3 +350,19 @@ func freeDisk(dir string) int64 {
 	}
 	return int64(st.Bavail) * int64(st.Bsize)
 }
+
+// measureDownload reads key (size bytes) through a plugin process's
+// ObjectStore b.N times and reports the process's CPU per GiB and peak RSS.
+func measureDownload(b *testing.B, store velero.ObjectStore, pid int, key string, size int64) {
+	b.SetBytes(size)
+	cpu := cpuTime(b, pid)
+	for b.Loop() {
+		rc, err := store.GetObject(bucketName, key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		readAll(b, rc, size)
+	}
+	reportCPU(b, cpuTime(b, pid)-cpu, size)
+	b.ReportMetric(peakRSS(b, pid), "peak-RSS-MiB")
+}

@@ -123,17 +123,7 @@ func BenchmarkPeers(b *testing.B) {
 					}
 					b.Run("plugin="+p.name, func(b *testing.B) {
 						store, pid := symlinkedObjectStore(b, p.bin, p.file, p.plugin, p.config(e))
-						b.SetBytes(size)
-						cpu := cpuTime(b, pid)
-						for b.Loop() {
-							rc, err := store.GetObject(bucketName, key)
-							if err != nil {
-								b.Fatal(err)
-							}
-							readAll(b, rc, size)
-						}
-						reportCPU(b, cpuTime(b, pid)-cpu, size)
-						b.ReportMetric(peakRSS(b, pid), "peak-RSS-MiB")
+						measureDownload(b, store, pid, key, size)
 					})
 				}
 			})

@@ -122,17 +122,7 @@ func BenchmarkDownload(b *testing.B) {
 		b.Run("size="+human(size), func(b *testing.B) {
 			b.Run("plugin", func(b *testing.B) {
 				store, pid := e.pluginObjectStore(b, defaultPartSize, defaultConcurrency)
-				b.SetBytes(size)
-				cpu := cpuTime(b, pid)
-				for b.Loop() {
-					rc, err := store.GetObject(bucketName, key)
-					if err != nil {
-						b.Fatal(err)
-					}
-					readAll(b, rc, size)
-				}
-				reportCPU(b, cpuTime(b, pid)-cpu, size)
-				b.ReportMetric(peakRSS(b, pid), "peak-RSS-MiB")
+				measureDownload(b, store, pid, key, size)
 			})
 			b.Run("in-process", func(b *testing.B) {
 				store := e.inProcessObjectStore(b, defaultPartSize, defaultConcurrency)
