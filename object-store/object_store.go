@@ -102,12 +102,14 @@ func (o *ObjectStore) Init(cfg map[string]string) error {
 	}
 	// The SDK's Client methods (GetBucketInfo) ignore oss.WithContext: the
 	// storage class check gets a client whose timeout bounds it, on the
-	// same connections.
-	checkHTTP := *httpClient
-	checkHTTP.Timeout = bucketInfoTimeout
-	checker, err := newClient(s.endpoint, s.pathStyle, &checkHTTP)
-	if err != nil {
-		return err
+	// same connections. With storageClass set there is no check to make.
+	var checker *oss.Client
+	if s.storageClass == "" {
+		checkHTTP := *httpClient
+		checkHTTP.Timeout = bucketInfoTimeout
+		if checker, err = newClient(s.endpoint, s.pathStyle, &checkHTTP); err != nil {
+			return err
+		}
 	}
 	o.cfg, o.http, o.client, o.signer = s, httpClient, client, signer
 	o.log.WithFields(logrus.Fields{
