@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/alibabacloud/velero-plugin-for-alibabacloud/test/e2e/stack"
 )
@@ -23,46 +22,9 @@ const msgCrossRegionUnsupported = "only disk type PVs support cross-region resto
 func TestCrossRegionNASVolume(t *testing.T) {
 	ctx := testContext(t)
 	const ns, dstNS, dstNS2, backup = "e2e-nas", "e2e-nas-beijing", "e2e-nas-allowed", "nas-xr"
-	const pvName, server = "e2e-nas-hangzhou", "0cd8b4a576-g1234.cn-hangzhou.nas.aliyuncs.com"
+	const pvName, server = "e2e-nas-hangzhou", nasServer
 	createNamespace(t, ctx, ns)
-	pv := u(map[string]any{
-		"apiVersion": "v1", "kind": "PersistentVolume",
-		"metadata": map[string]any{"name": pvName},
-		"spec": map[string]any{
-			"capacity":                      map[string]any{"storage": "20Gi"},
-			"accessModes":                   []any{"ReadWriteMany"},
-			"persistentVolumeReclaimPolicy": "Retain",
-			"storageClassName":              "nas",
-			"volumeMode":                    "Filesystem",
-			"claimRef":                      map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": ns, "name": "shared"},
-			"csi": map[string]any{"driver": "nasplugin.csi.alibabacloud.com", "volumeHandle": pvName,
-				"volumeAttributes": map[string]any{"server": server, "path": "/"}},
-		},
-	})
-	pvc := u(map[string]any{
-		"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-		"metadata": map[string]any{"name": "shared", "namespace": ns},
-		"spec": map[string]any{
-			"accessModes":      []any{"ReadWriteMany"},
-			"resources":        map[string]any{"requests": map[string]any{"storage": "20Gi"}},
-			"storageClassName": "nas",
-			"volumeMode":       "Filesystem",
-			"volumeName":       pvName,
-		},
-	})
-	created := createAll(t, ctx, pv, pvc)
-	t.Cleanup(func() { _ = env.DeleteClusterObject(context.Background(), gvrPVs, pvName) })
-	pv, pvc = created[0], created[1]
-	unstructured.SetNestedField(pv.Object, "Bound", "status", "phase")
-	unstructured.SetNestedField(pvc.Object, "Bound", "status", "phase")
-	unstructured.SetNestedStringSlice(pvc.Object, []string{"ReadWriteMany"}, "status", "accessModes")
-	unstructured.SetNestedStringMap(pvc.Object, map[string]string{"storage": "20Gi"}, "status", "capacity")
-	if _, err := env.Dynamic.Resource(gvrPVs).UpdateStatus(ctx, pv, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("binding PV %s: %v", pvName, err)
-	}
-	if _, err := env.Dynamic.Resource(gvrPVCs).Namespace(ns).UpdateStatus(ctx, pvc, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("binding PVC %s/shared: %v", ns, err)
-	}
+	createBoundNASClaim(t, ctx, ns, "shared", pvName, "/")
 
 	velero(t, ctx, "backup", "create", backup, "--include-namespaces", ns, "--snapshot-volumes=false")
 	waitPhase(t, ctx, stack.Backups, backup, "Completed")
