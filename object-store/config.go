@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -76,10 +75,6 @@ type settings struct {
 	partSize        int64
 	concurrency     int
 }
-
-// aliyunEndpoint recognises oss-<region>[-internal].aliyuncs.com so that a
-// custom endpoint of that shape still yields the V4 signing region.
-var aliyunEndpoint = regexp.MustCompile(`^oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com$`)
 
 // parseConfig validates cfg. Every error names the key and says how to fix it.
 func parseConfig(cfg map[string]string) (*settings, error) {
@@ -161,9 +156,8 @@ func (s *settings) parseEndpoints(region, network, endpoint, publicEndpoint stri
 		s.endpoint = u.Scheme + "://" + u.Host
 		s.pathStyle = pathStyleHost(u.Hostname())
 		if region == "" {
-			if m := aliyunEndpoint.FindStringSubmatch(u.Hostname()); m != nil && m[1] != "accelerate" {
-				region = m[1]
-			}
+			// An Alibaba endpoint still yields the V4 signing region.
+			region = config.OSSEndpointRegion(u.Hostname())
 		}
 		if region == "" && s.v4 {
 			return fmt.Errorf("%s config: %s is required with a custom %s because V4 signatures include the region; set %s to the bucket's region (e.g. cn-hangzhou), or set %s: v1 for a private deployment that only accepts V1",

@@ -87,6 +87,7 @@ func TestParseConfigEndpoints(t *testing.T) {
 		{"accelerate", map[string]string{"region": "ap-southeast-1", "network": "accelerate"}, "https://oss-accelerate.aliyuncs.com", "ap-southeast-1", false, true, ""},
 		{"custom endpoint overrides network", map[string]string{"region": "cn-hangzhou", "network": "internal", "endpoint": "oss.example.com:8443"}, "https://oss.example.com:8443", "cn-hangzhou", false, true, ""},
 		{"region from aliyun endpoint", map[string]string{"endpoint": "oss-cn-shanghai-internal.aliyuncs.com"}, "https://oss-cn-shanghai-internal.aliyuncs.com", "cn-shanghai", false, true, ""},
+		{"region from region-first endpoint", map[string]string{"endpoint": "cn-qingdao.oss.aliyuncs.com"}, "https://cn-qingdao.oss.aliyuncs.com", "cn-qingdao", false, true, ""},
 		{"IP endpoint is path style", map[string]string{"region": "cn-hangzhou", "endpoint": "http://10.0.0.5:9000"}, "http://10.0.0.5:9000", "cn-hangzhou", true, true, ""},
 		{"localhost is path style", map[string]string{"region": "cn-hangzhou", "endpoint": "http://localhost:9000"}, "http://localhost:9000", "cn-hangzhou", true, true, ""},
 		{"v1 needs no region", map[string]string{"endpoint": "http://oss.private.example.com", "signatureVersion": "v1"}, "http://oss.private.example.com", "", false, false, ""},

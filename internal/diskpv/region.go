@@ -107,41 +107,13 @@ func NASServerRegion(server string) string {
 	if len(labels) < 2 || labels[0] == "" {
 		return "" // no mount target before the region
 	}
-	return validRegion(labels[len(labels)-1])
+	return config.ValidRegion(labels[len(labels)-1])
 }
 
-// OSSURLRegion is the region in an OSS endpoint (oss-cn-hangzhou.aliyuncs.com,
-// oss-cn-hangzhou-internal.aliyuncs.com, with or without a bucket, scheme or
-// path, or cn-hangzhou.oss.aliyuncs.com), "" when it names none (e.g. the
-// global oss-accelerate.aliyuncs.com).
-func OSSURLRegion(endpoint string) string {
-	h := host(endpoint)
-	rest, ok := strings.CutSuffix(h, ".aliyuncs.com")
-	if !ok {
-		return ""
-	}
-	labels := strings.Split(rest, ".")
-	last := labels[len(labels)-1]
-	if last == "oss" {
-		if len(labels) < 2 {
-			return ""
-		}
-		return validRegion(labels[len(labels)-2])
-	}
-	r, ok := strings.CutPrefix(last, "oss-")
-	if !ok || strings.HasPrefix(r, "accelerate") {
-		return ""
-	}
-	r = strings.TrimSuffix(r, "-internal")
-	return validRegion(r)
-}
-
-func validRegion(r string) string {
-	if !config.RegionID.MatchString(r) {
-		return ""
-	}
-	return r
-}
+// OSSURLRegion is the region in an OSS endpoint as an OSS volume's url
+// attribute gives it: with or without a bucket, scheme or path (see
+// config.OSSEndpointRegion for the host names).
+func OSSURLRegion(endpoint string) string { return config.OSSEndpointRegion(host(endpoint)) }
 
 // LabelRegion is the region node or PV labels name, "" for none.
 func LabelRegion(labels map[string]string) string { return first(labels, RegionKeys) }
