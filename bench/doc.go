@@ -15,6 +15,15 @@
 // part size / concurrency sweep. Do not run them with -race: the OSS SDK's
 // progress tracker and the ECS SDK's shared client race by design.
 //
+// Besides ns/op and MB/s, transfers report plugin-cpu-s/GiB (the plugin
+// process's user + system time per GiB), peak-RSS-MiB (its VmHWM) and, in
+// BenchmarkPeers and the download benchmarks, client+emulator-cpu-s/GiB (this
+// process: Velero's gRPC client and the emulator) and the split of the
+// plugin's resident set into peak-file-MiB (the binary's pages) and
+// peak-anon-MiB (what it allocated). The first upload of each size is an
+// unmeasured warm-up: the first large transfer of a process is slower,
+// whichever plugin makes it.
+//
 // BenchmarkPeers measures this bundle beside the upstream Alibaba plugin
 // (github.com/AliyunContainerService/velero-plugin at 1b0cc14, built from its
 // git source) and velero-plugin-for-aws v1.14.2 on the emulator's S3

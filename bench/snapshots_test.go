@@ -131,8 +131,15 @@ func (e *ecsEnv) snapshotter(b *testing.B, region string, extra map[string]strin
 	if err != nil {
 		b.Fatalf("GetVolumeSnapshotter: %v", err)
 	}
+	// The emulator answers every region at one address: the benchmark's
+	// other region (a restore's source, the replicas' target) gets it
+	// through regionEndpoints instead of its public endpoint.
+	other := srcRegion
+	if region == srcRegion {
+		other = dstRegion
+	}
 	cfg := map[string]string{"region": region, "endpoint": e.url, "credentialsFile": e.credFile,
-		"pollInterval": pollInterval, "snapshotRetentionDays": "7"}
+		"regionEndpoints": other + "=" + e.url, "pollInterval": pollInterval, "snapshotRetentionDays": "7"}
 	for k, v := range extra {
 		cfg[k] = v
 	}

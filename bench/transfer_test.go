@@ -40,17 +40,21 @@ func BenchmarkUpload(b *testing.B) {
 		checkDisk(b, size)
 		want := streamCRC(size)
 		b.Run("size="+human(size), func(b *testing.B) {
+			store, _ := e.pluginObjectStore(b, defaultPartSize, defaultConcurrency)
+			warmUp(b, e, store, size, want)
 			b.Run("plugin", func(b *testing.B) {
 				store, pid := e.pluginObjectStore(b, defaultPartSize, defaultConcurrency)
 				b.SetBytes(size)
 				startRSS := peakRSS(b, pid) // after Init, before any data
 				cpu := cpuTime(b, pid)
+				rss := sampleRSS(pid)
 				for b.Loop() {
 					if err := store.PutObject(bucketName, "upload/plugin", newStream(size)); err != nil {
 						b.Fatal(err)
 					}
 				}
 				reportCPU(b, cpuTime(b, pid)-cpu, size)
+				rss.report(b)
 				b.ReportMetric(startRSS, "start-RSS-MiB") // after the loop: b.Loop resets metrics
 				b.ReportMetric(peakRSS(b, pid), "peak-RSS-MiB")
 				b.ReportMetric(64+float64(defaultPartSize*defaultConcurrency)/mib, "RSS-target-MiB")

@@ -104,6 +104,25 @@ func TestRenderPeers(t *testing.T) {
 	}
 }
 
+func TestRenderPeerSplit(t *testing.T) {
+	const out = `BenchmarkPeers/size=1GiB/upload/plugin=this-2     1  100 ns/op  200.00 MB/s  90.0 peak-RSS-MiB  45.0 peak-file-MiB  47.0 peak-anon-MiB  2.50 client+emulator-cpu-s/GiB
+BenchmarkPeers/size=1GiB/download/plugin=this-2   1  100 ns/op  300.00 MB/s  50.0 peak-RSS-MiB  44.0 peak-file-MiB  8.0 peak-anon-MiB  2.75 client+emulator-cpu-s/GiB
+BenchmarkPeers/size=1GiB/upload/plugin=upstream-2 1  100 ns/op  100.00 MB/s  50.0 peak-RSS-MiB
+`
+	r, err := parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := render(r, "")
+	if want := "| this | 45 / 47 | 44 / 8 | 2.50 / 2.75 |"; !strings.Contains(md, want) {
+		t.Errorf("report lacks %q:\n%s", want, md)
+	}
+	// A peer measured without the sampler has no row, rather than one of dashes.
+	if n := strings.Count(md, "| upstream |"); n != 1 {
+		t.Errorf("upstream has %d rows, want 1 (the main table's; none in the memory table):\n%s", n, md)
+	}
+}
+
 func TestParseRejectsMalformedLine(t *testing.T) {
 	if _, err := parse(strings.NewReader("BenchmarkX-2  1  100 ns/op 5\n")); err == nil {
 		t.Fatal("a line with a value but no unit was accepted")

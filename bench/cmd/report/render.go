@@ -369,6 +369,7 @@ func renderPeers(w *strings.Builder, r *results) {
 				cell(up, "peak-RSS-MiB", "%.0f"), cell(down, "peak-RSS-MiB", "%.0f"),
 				cell(up, "plugin-cpu-s/GiB", "%.2f"), cell(down, "plugin-cpu-s/GiB", "%.2f"), p.what)
 		}
+		renderPeerSplit(w, r, base)
 		columns := []struct {
 			label, dir, unit string
 			higherBetter     bool
@@ -402,6 +403,34 @@ func renderPeers(w *strings.Builder, r *results) {
 			}
 		}
 	}
+}
+
+// renderPeerSplit is the second table of a size: where each plugin's memory
+// peak comes from, and what the other side of the transfer (Velero's gRPC
+// client and the emulator, both in the benchmark process) spent per GiB.
+func renderPeerSplit(w *strings.Builder, r *results, base string) {
+	var rows []string
+	for _, p := range peerNotes {
+		up, down := base+"upload/plugin="+p.name, base+"download/plugin="+p.name
+		cell := func(n, unit, format string) string { s, ok := r.get(n, unit); return fmtStat(s, ok, format) }
+		if _, ok := r.get(up, "peak-anon-MiB"); !ok {
+			if _, ok := r.get(down, "peak-anon-MiB"); !ok {
+				continue
+			}
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s / %s | %s / %s | %s / %s |\n", p.name,
+			cell(up, "peak-file-MiB", "%.0f"), cell(up, "peak-anon-MiB", "%.0f"),
+			cell(down, "peak-file-MiB", "%.0f"), cell(down, "peak-anon-MiB", "%.0f"),
+			cell(up, "client+emulator-cpu-s/GiB", "%.2f"), cell(down, "client+emulator-cpu-s/GiB", "%.2f")))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	w.WriteString("\nWhere the memory is (largest resident set during the transfer that is the binary's pages, file-backed, " +
+		"and that the process allocated, anonymous: heap, buffers, stacks; MiB) and the CPU of the other side of the transfer " +
+		"(Velero's gRPC client and the emulator, in the benchmark process):\n\n" +
+		"| plugin | upload: binary / allocated | download: binary / allocated | client + emulator CPU s/GiB up / down |\n|---|---|---|---|\n")
+	w.WriteString(strings.Join(rows, ""))
 }
 
 func peerWhat(name string) string {
