@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -260,8 +261,28 @@ func TestFaultsBackupRestore(t *testing.T) {
 		return true, "", nil
 	})
 	if err != nil {
-		t.Fatalf("velero backup delete %s: %v", backup, err)
+		t.Fatalf("velero backup delete %s: %v; %s", backup, err, deletionStatus(ctx, backup))
 	}
+}
+
+// deletionStatus describes the DeleteBackupRequests of backup (phase and
+// errors), for a deletion that did not finish.
+func deletionStatus(ctx context.Context, backup string) string {
+	list, err := env.Dynamic.Resource(stack.DeleteBackupRequests).Namespace(stack.VeleroNamespace).
+		List(ctx, metav1.ListOptions{LabelSelector: "velero.io/backup-name=" + backup})
+	if err != nil {
+		return "listing its DeleteBackupRequests: " + err.Error()
+	}
+	var parts []string
+	for _, r := range list.Items {
+		phase, _, _ := unstructured.NestedString(r.Object, "status", "phase")
+		errs, _, _ := unstructured.NestedStringSlice(r.Object, "status", "errors")
+		parts = append(parts, fmt.Sprintf("DeleteBackupRequest %s: phase %q, errors %q", r.GetName(), phase, errs))
+	}
+	if len(parts) == 0 {
+		return "no DeleteBackupRequest for it"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // TestFailedSnapshotFailsBackup: with waitForSnapshot, a disk snapshot that

@@ -30,6 +30,9 @@ var (
 	VSLs    = velero("volumesnapshotlocations")
 	Backups = velero("backups")
 	Restore = velero("restores")
+	// DeleteBackupRequests are what `velero backup delete` creates; their
+	// status says why a deletion did not happen.
+	DeleteBackupRequests = velero("deletebackuprequests")
 )
 
 func velero(resource string) schema.GroupVersionResource {
