@@ -65,6 +65,27 @@ func s3QueryError(msg string) *apiError {
 
 // s3Auth is what a verified SigV4 request was signed with; the chunks of a
 // streaming upload are signed with the same key and scope.
+// s3V4 is SigV4 as OSS's S3-compatible API checks it (see v4Scheme).
+var s3V4 = v4Scheme{
+	service: "s3", terminator: "aws4_request",
+	badScope: func(cred string) *apiError {
+		return s3AuthMalformed("the Credential must be AccessKeyId/yyyymmdd/region/s3/aws4_request.").with("AWSAccessKeyId", redactID(cred))
+	},
+	badDay: func(day string) *apiError {
+		return s3AuthMalformed("the Credential date " + day + " is not the date of the request.")
+	},
+	badDate: func(date string) *apiError {
+		return s3QueryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".").with("ArgumentValue", date)
+	},
+	badExpires: func(expires string) *apiError {
+		return s3QueryError("X-Amz-Expires must be a number of seconds between 1 and 604800 (a week).").with("ArgumentValue", expires)
+	},
+	expired: func(expires int64, until, now time.Time) *apiError {
+		return errRequestExpired.with("X-Amz-Expires", strconv.FormatInt(expires, 10)).
+			with("Expires", until.UTC().Format(time.RFC3339)).with("ServerTime", now.UTC().Format(time.RFC3339))
+	},
+}
+
 type s3Auth struct {
 	key               []byte
 	date, scope, seed string
@@ -86,21 +107,9 @@ func (s *Server) verifyS3(r *http.Request) *apiError {
 		}
 		credStr, signedList, sig = q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature")
 		amzDate, token, payload = q.Get("X-Amz-Date"), q.Get("X-Amz-Security-Token"), unsignedPayload
-		var err error
-		if signTime, err = time.Parse(v4DateFormat, amzDate); err != nil {
-			return s3QueryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".").with("ArgumentValue", amzDate)
-		}
-		exp, err := strconv.ParseInt(q.Get("X-Amz-Expires"), 10, 64)
-		if err != nil || exp <= 0 || exp > 7*24*3600 {
-			return s3QueryError("X-Amz-Expires must be a number of seconds between 1 and 604800 (a week).").with("ArgumentValue", q.Get("X-Amz-Expires"))
-		}
-		if now.After(signTime.Add(time.Duration(exp) * time.Second)) {
-			return errRequestExpired.with("X-Amz-Expires", strconv.FormatInt(exp, 10)).
-				with("Expires", signTime.Add(time.Duration(exp)*time.Second).UTC().Format(time.RFC3339)).
-				with("ServerTime", now.UTC().Format(time.RFC3339))
-		}
-		if signTime.Sub(now) > maxSkew {
-			return errTimeTooSkewed.with("RequestTime", amzDate).with("ServerTime", now.UTC().Format(v4DateFormat))
+		var e *apiError
+		if signTime, e = s3V4.presignedTime(amzDate, q.Get("X-Amz-Expires"), now); e != nil {
+			return e
 		}
 	} else {
 		fields := authFields(r, s3Algorithm)
@@ -122,22 +131,9 @@ func (s *Server) verifyS3(r *http.Request) *apiError {
 			return newErr(403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
 		}
 	}
-	scope := strings.Split(credStr, "/")
-	if len(scope) != 5 || scope[3] != "s3" || scope[4] != "aws4_request" {
-		return s3AuthMalformed("the Credential must be AccessKeyId/yyyymmdd/region/s3/aws4_request.").with("AWSAccessKeyId", redactID(credStr))
-	}
-	id, day, region := scope[0], scope[1], scope[2]
-	c, aerr := s.credential(id, token, now)
+	c, id, day, region, aerr := s.v4Scope(s3V4, credStr, token, signTime, now, presigned)
 	if aerr != nil {
 		return aerr
-	}
-	if !presigned {
-		if e := s.checkSkew(signTime, now); e != nil {
-			return e
-		}
-	}
-	if day != signTime.UTC().Format(v4DayFormat) {
-		return s3AuthMalformed("the Credential date " + day + " is not the date of the request.")
 	}
 	signed := strings.Split(signedList, ";")
 	if !sort.StringsAreSorted(signed) || !containsString(signed, "host") {

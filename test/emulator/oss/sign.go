@@ -202,19 +202,9 @@ func (s *Server) verifyV4(r *http.Request, t target, q url.Values, presigned boo
 	if presigned {
 		credStr, sig, token = q.Get("x-oss-credential"), q.Get("x-oss-signature"), q.Get("x-oss-security-token")
 		signDate, additional = q.Get("x-oss-date"), q.Get("x-oss-additional-headers")
-		var err error
-		if signTime, err = time.Parse(v4DateFormat, signDate); err != nil {
-			return invalidArgument("x-oss-date must be in the form 20060102T150405Z.", "x-oss-date", signDate)
-		}
-		exp, err := strconv.ParseInt(q.Get("x-oss-expires"), 10, 64)
-		if err != nil || exp <= 0 || exp > 7*24*3600 {
-			return invalidArgument("x-oss-expires must be between 1 and 604800 seconds.", "x-oss-expires", q.Get("x-oss-expires"))
-		}
-		if now.After(signTime.Add(time.Duration(exp) * time.Second)) {
-			return errRequestExpired.with("ServerTime", now.UTC().Format(time.RFC3339))
-		}
-		if signTime.Sub(now) > maxSkew {
-			return errTimeTooSkewed.with("RequestTime", signDate).with("ServerTime", now.UTC().Format(v4DateFormat))
+		var e *apiError
+		if signTime, e = ossV4.presignedTime(signDate, q.Get("x-oss-expires"), now); e != nil {
+			return e
 		}
 	} else {
 		fields := authFields(r, v4Algorithm)
@@ -231,22 +221,9 @@ func (s *Server) verifyV4(r *http.Request, t target, q url.Values, presigned boo
 			return newErr(403, "AccessDenied", "OSS V4 authentication requires a valid x-oss-date or Date header.")
 		}
 	}
-	scope := strings.Split(credStr, "/")
-	if len(scope) != 5 || scope[3] != "oss" || scope[4] != "aliyun_v4_request" {
-		return invalidArgument("Credential is malformed; expected AccessKeyId/yyyymmdd/region/oss/aliyun_v4_request.", "Credential", redactID(credStr))
-	}
-	id, day, region := scope[0], scope[1], scope[2]
-	c, aerr := s.credential(id, token, now)
+	c, _, day, region, aerr := s.v4Scope(ossV4, credStr, token, signTime, now, presigned)
 	if aerr != nil {
 		return aerr
-	}
-	if !presigned {
-		if e := s.checkSkew(signTime, now); e != nil {
-			return e
-		}
-	}
-	if day != signTime.UTC().Format(v4DayFormat) {
-		return invalidArgument("Invalid signing date in Authorization header.", "Credential", day)
 	}
 	if s.cfg.Region != "" && region != s.cfg.Region {
 		return invalidArgument("Invalid signing region in Authorization header; this endpoint serves region "+s.cfg.Region+".", "Credential", region)
@@ -259,6 +236,80 @@ func (s *Server) verifyV4(r *http.Request, t target, q url.Values, presigned boo
 		return errSignatureMismatch.with("CanonicalRequest", canon).with("StringToSign", sts).with("SignatureProvided", sig)
 	}
 	return nil
+}
+
+// v4Scheme is what differs between OSS's V4 signatures and S3's SigV4 in the
+// checks they share: the service and terminator of the credential scope, and
+// the error each service answers a failed check with.
+type v4Scheme struct {
+	service, terminator string
+	badScope            func(cred string) *apiError
+	badDay              func(day string) *apiError
+	badDate             func(date string) *apiError
+	badExpires          func(expires string) *apiError
+	expired             func(expires int64, until, now time.Time) *apiError
+}
+
+var ossV4 = v4Scheme{
+	service: "oss", terminator: "aliyun_v4_request",
+	badScope: func(cred string) *apiError {
+		return invalidArgument("Credential is malformed; expected AccessKeyId/yyyymmdd/region/oss/aliyun_v4_request.", "Credential", redactID(cred))
+	},
+	badDay: func(day string) *apiError {
+		return invalidArgument("Invalid signing date in Authorization header.", "Credential", day)
+	},
+	badDate: func(date string) *apiError {
+		return invalidArgument("x-oss-date must be in the form 20060102T150405Z.", "x-oss-date", date)
+	},
+	badExpires: func(expires string) *apiError {
+		return invalidArgument("x-oss-expires must be between 1 and 604800 seconds.", "x-oss-expires", expires)
+	},
+	expired: func(_ int64, _, now time.Time) *apiError {
+		return errRequestExpired.with("ServerTime", now.UTC().Format(time.RFC3339))
+	},
+}
+
+// presignedTime checks a presigned URL's signing time (yyyymmddThhmmssZ) and
+// lifetime (1 s to a week): not expired, not signed in the future.
+func (sch v4Scheme) presignedTime(date, expires string, now time.Time) (time.Time, *apiError) {
+	signTime, err := time.Parse(v4DateFormat, date)
+	if err != nil {
+		return time.Time{}, sch.badDate(date)
+	}
+	exp, err := strconv.ParseInt(expires, 10, 64)
+	if err != nil || exp <= 0 || exp > 7*24*3600 {
+		return time.Time{}, sch.badExpires(expires)
+	}
+	if until := signTime.Add(time.Duration(exp) * time.Second); now.After(until) {
+		return time.Time{}, sch.expired(exp, until, now)
+	}
+	if signTime.Sub(now) > maxSkew {
+		return time.Time{}, errTimeTooSkewed.with("RequestTime", date).with("ServerTime", now.UTC().Format(v4DateFormat))
+	}
+	return signTime, nil
+}
+
+// v4Scope checks a credential scope (AccessKeyId/day/region/service/
+// terminator), finds its key and checks the signing time against the clock
+// (a presigned URL's was checked with its lifetime) and the scope's day.
+func (s *Server) v4Scope(sch v4Scheme, cred, token string, signTime, now time.Time, presigned bool) (c auth.Credential, id, day, region string, e *apiError) {
+	scope := strings.Split(cred, "/")
+	if len(scope) != 5 || scope[3] != sch.service || scope[4] != sch.terminator {
+		return c, "", "", "", sch.badScope(cred)
+	}
+	id, day, region = scope[0], scope[1], scope[2]
+	if c, e = s.credential(id, token, now); e != nil {
+		return c, "", "", "", e
+	}
+	if !presigned {
+		if e := s.checkSkew(signTime, now); e != nil {
+			return c, "", "", "", e
+		}
+	}
+	if day != signTime.UTC().Format(v4DayFormat) {
+		return c, "", "", "", sch.badDay(day)
+	}
+	return c, id, day, region, nil
 }
 
 // redactID keeps an error from echoing anything but the key ID part.
