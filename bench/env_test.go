@@ -228,14 +228,19 @@ const clockTicks = 100
 
 // reportCPU adds the CPU seconds a process used per GiB moved.
 func reportCPU(b *testing.B, used time.Duration, bytes int64) {
-	b.ReportMetric(used.Seconds()/(float64(bytes)*float64(b.N)/(1<<30)), "plugin-cpu-s/GiB")
+	b.ReportMetric(perGiB(b, used, bytes), "plugin-cpu-s/GiB")
+}
+
+// perGiB is CPU time in seconds per GiB of b.N transfers of bytes each.
+func perGiB(b *testing.B, used time.Duration, bytes int64) float64 {
+	return used.Seconds() / (float64(bytes) * float64(b.N) / (1 << 30))
 }
 
 // reportOwnCPU reports the CPU this benchmark process used per GiB moved:
 // Velero's gRPC client and the emulator, the other side of every transfer,
 // which shares the machine's cores with the plugin.
 func reportOwnCPU(b *testing.B, used time.Duration, bytes int64) {
-	b.ReportMetric(used.Seconds()/(float64(bytes)*float64(b.N)/(1<<30)), "client+emulator-cpu-s/GiB")
+	b.ReportMetric(perGiB(b, used, bytes), "client+emulator-cpu-s/GiB")
 }
 
 // peakRSS is the process's peak resident set (VmHWM) in MiB.
@@ -281,11 +286,8 @@ func sampleRSS(pid int) *rssSampler {
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if kb, err := statusField(pid, "RssFile"); err == nil {
-				s.file = max(s.file, kb)
-			}
-			if kb, err := statusField(pid, "RssAnon"); err == nil {
-				s.anon = max(s.anon, kb)
+			if kb, err := statusFields(pid, "RssFile", "RssAnon"); err == nil {
+				s.file, s.anon = max(s.file, kb[0]), max(s.anon, kb[1])
 			}
 			select {
 			case <-s.stop:
@@ -307,16 +309,37 @@ func (s *rssSampler) report(b *testing.B) {
 
 // statusField reads a numeric field of /proc/<pid>/status (kB for sizes).
 func statusField(pid int, name string) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := statusFields(pid, name)
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+	return v[0], nil
+}
+
+// statusFields reads numeric fields of /proc/<pid>/status in one read, so
+// that they describe the same moment.
+func statusFields(pid int, names ...string) ([]int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	values := make([]int64, len(names))
+	for i, name := range names {
+		found := false
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, name+":"); ok {
+				if values[i], err = strconv.ParseInt(strings.Fields(v)[0], 10, 64); err != nil {
+					return nil, err
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no %s in /proc/%d/status", name, pid)
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
+	return values, nil
 }
 
 // stream is what Velero hands PutObject: a reader of unknown length (only
