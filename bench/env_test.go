@@ -323,10 +323,11 @@ func statusFields(pid int, names ...string) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	lines := strings.Split(string(data), "\n")
 	values := make([]int64, len(names))
 	for i, name := range names {
 		found := false
-		for _, line := range strings.Split(string(data), "\n") {
+		for _, line := range lines {
 			if v, ok := strings.CutPrefix(line, name+":"); ok {
 				if values[i], err = strconv.ParseInt(strings.Fields(v)[0], 10, 64); err != nil {
 					return nil, err

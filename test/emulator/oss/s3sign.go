@@ -63,8 +63,6 @@ func s3QueryError(msg string) *apiError {
 	return newErr(400, "AuthorizationQueryParametersError", msg)
 }
 
-// s3Auth is what a verified SigV4 request was signed with; the chunks of a
-// streaming upload are signed with the same key and scope.
 // s3V4 is SigV4 as OSS's S3-compatible API checks it (see v4Scheme).
 var s3V4 = v4Scheme{
 	service: "s3", terminator: "aws4_request",
@@ -86,6 +84,8 @@ var s3V4 = v4Scheme{
 	},
 }
 
+// s3Auth is what a verified SigV4 request was signed with; the chunks of a
+// streaming upload are signed with the same key and scope.
 type s3Auth struct {
 	key               []byte
 	date, scope, seed string

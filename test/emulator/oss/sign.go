@@ -312,7 +312,6 @@ func (s *Server) v4Scope(sch v4Scheme, cred, token string, signTime, now time.Ti
 	return c, id, day, region, nil
 }
 
-// redactID keeps an error from echoing anything but the key ID part.
 // authFields splits the Authorization header "<algorithm> k=v, k=v" of the
 // V4 schemes (OSS4-HMAC-SHA256 and S3's AWS4-HMAC-SHA256) into its fields.
 func authFields(r *http.Request, algorithm string) map[string]string {
@@ -325,6 +324,7 @@ func authFields(r *http.Request, algorithm string) map[string]string {
 	return fields
 }
 
+// redactID keeps an error from echoing anything but the key ID part.
 func redactID(cred string) string {
 	id, _, _ := strings.Cut(cred, "/")
 	return id
